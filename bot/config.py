@@ -1,0 +1,152 @@
+"""The one place that reads the environment.
+
+The entry point calls :func:`load_settings` once and passes the frozen object down;
+nothing else reads ``os.environ`` for configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from bot.errors import ConfigError
+
+
+class ModelPrice(BaseModel):
+    """US dollars per million tokens."""
+
+    input: float
+    output: float
+
+
+# Published list prices (USD per 1M tokens). Override with BRIEFBOT_PRICES.
+DEFAULT_PRICES: dict[str, ModelPrice] = {
+    "gpt-4o-mini": ModelPrice(input=0.15, output=0.60),
+    "gpt-4o": ModelPrice(input=2.50, output=10.00),
+    "gpt-4.1-mini": ModelPrice(input=0.40, output=1.60),
+    "gpt-4.1": ModelPrice(input=2.00, output=8.00),
+    "gpt-4.1-nano": ModelPrice(input=0.10, output=0.40),
+}
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("briefbot", appauthor=False))
+
+
+def _env(name: str, default: Any = None, **kw: Any) -> Any:
+    if "default_factory" in kw:
+        return Field(validation_alias=name, **kw)
+    return Field(default, validation_alias=name, **kw)
+
+
+class Settings(BaseSettings):
+    """Every setting Briefbot has. Each one is documented in .env.example."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+        case_sensitive=False,
+    )
+
+    # --- Model -----------------------------------------------------------------
+    openai_api_key: SecretStr | None = _env("OPENAI_API_KEY")
+    openai_base_url: str | None = _env("OPENAI_BASE_URL")
+    model: str = _env("BRIEFBOT_MODEL", "gpt-4o-mini")
+    engine: Literal["auto", "openai", "offline"] = _env("BRIEFBOT_ENGINE", "auto")
+    llm_timeout: float = _env("BRIEFBOT_LLM_TIMEOUT", 60.0, gt=0)
+    llm_max_attempts: int = _env("BRIEFBOT_LLM_MAX_ATTEMPTS", 5, ge=1, le=20)
+    llm_max_wait: float = _env("BRIEFBOT_LLM_MAX_WAIT", 120.0, gt=0)
+    llm_concurrency: int = _env("BRIEFBOT_LLM_CONCURRENCY", 4, ge=1, le=64)
+    chunk_tokens: int = _env("BRIEFBOT_CHUNK_TOKENS", 8000, ge=200)
+    chunk_overlap_tokens: int = _env("BRIEFBOT_CHUNK_OVERLAP", 200, ge=0)
+    keep_unverified: bool = _env("BRIEFBOT_KEEP_UNVERIFIED", False)
+    offline_fallback: bool = _env("BRIEFBOT_OFFLINE_FALLBACK", True)
+    prices: dict[str, ModelPrice] = _env("BRIEFBOT_PRICES", default_factory=lambda: dict(DEFAULT_PRICES))
+    template_dir: Path | None = _env("BRIEFBOT_TEMPLATE_DIR")
+    language: str = _env("BRIEFBOT_LANGUAGE", "en")
+
+    # --- Slack -----------------------------------------------------------------
+    slack_bot_token: SecretStr | None = _env("SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = _env("SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = _env("SLACK_SIGNING_SECRET")
+    slack_api_url: str = _env("SLACK_API_URL", "https://slack.com/api/")
+    port: int = _env("PORT", 3000, ge=0, le=65535)
+    max_jobs_in_flight: int = _env("BRIEFBOT_MAX_JOBS", 8, ge=1, le=256)
+    channel_post_interval: float = _env("BRIEFBOT_CHANNEL_POST_INTERVAL", 1.0, ge=0)
+    auto_brief_default: bool = _env("BRIEFBOT_AUTO_BRIEF", True)
+
+    # --- Storage ---------------------------------------------------------------
+    data_dir: Path = _env("BRIEFBOT_DATA_DIR", default_factory=_default_data_dir)
+    database_url_setting: str | None = _env("DATABASE_URL")
+
+    # --- Fetching --------------------------------------------------------------
+    allow_private_networks: bool = _env("BRIEFBOT_ALLOW_PRIVATE_NETWORKS", False)
+    fetch_connect_timeout: float = _env("BRIEFBOT_FETCH_CONNECT_TIMEOUT", 5.0, gt=0)
+    fetch_timeout: float = _env("BRIEFBOT_FETCH_TIMEOUT", 20.0, gt=0)
+    fetch_max_bytes: int = _env("BRIEFBOT_FETCH_MAX_BYTES", 10_000_000, ge=1024)
+    fetch_max_redirects: int = _env("BRIEFBOT_FETCH_MAX_REDIRECTS", 5, ge=0, le=20)
+    user_agent: str = _env(
+        "BRIEFBOT_USER_AGENT",
+        "Mozilla/5.0 (compatible; Briefbot/0.1; +https://github.com/briefbot/briefbot)",
+    )
+
+    # --- Logging ---------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("BRIEFBOT_LOG_LEVEL", "INFO")
+
+    @property
+    def database_url(self) -> str:
+        """DATABASE_URL if set, else SQLite in the data dir."""
+        if self.database_url_setting:
+            return self.database_url_setting
+        return f"sqlite:///{self.data_dir / 'briefbot.db'}"
+
+    @property
+    def has_openai_key(self) -> bool:
+        return bool(self.openai_api_key and self.openai_api_key.get_secret_value().strip())
+
+    def engine_name(self) -> Literal["openai", "offline"]:
+        """The engine to use: 'auto' means OpenAI when a key is set, offline otherwise."""
+        if self.engine == "auto":
+            return "openai" if self.has_openai_key else "offline"
+        return self.engine
+
+
+def env_name(field: str) -> str:
+    """The environment variable behind a settings field."""
+    info = Settings.model_fields[field]
+    alias = info.validation_alias
+    return alias if isinstance(alias, str) else field.upper()
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Build the settings from the environment and ``.env``; raise ConfigError on bad values."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except SettingsError as exc:
+        # Raised before validation when a complex value (JSON) does not parse.
+        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
+        name = env_name(field) if field in Settings.model_fields else field
+        raise ConfigError(
+            f"Setting {name} is not valid JSON.",
+            hint=f"Fix {name} in your environment or .env; .env.example shows its format.",
+        ) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first["loc"][0] if first["loc"] else "?"
+        name = loc if isinstance(loc, str) and loc.isupper() else env_name(str(loc))
+        got = first.get("input")
+        shown = "" if name in _SECRET_VARS or isinstance(got, dict) else f" (got {got!r})"
+        raise ConfigError(
+            f"Setting {name} is invalid: {first['msg']}{shown}.",
+            hint=f"Fix {name} in your environment or .env; .env.example documents it.",
+        ) from None
+
+
+_SECRET_VARS = {"OPENAI_API_KEY", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"}

@@ -1,0 +1,1 @@
+"""Storage: SQLite by default, through a URL."""

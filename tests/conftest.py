@@ -1,0 +1,86 @@
+"""Test isolation shared by the whole suite.
+
+Every test gets a clean environment (none of the developer's Briefbot, OpenAI or Slack
+variables, no .env), its own data dir, and a network that reaches loopback only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+
+_OUR_PREFIXES = ("BRIEFBOT_", "OPENAI_", "SLACK_")
+_OUR_NAMES = {"DATABASE_URL", "PORT"}
+
+
+@pytest.fixture(scope="session")
+def tiktoken_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty tiktoken cache for the session: tokens must be seeded offline, never fetched."""
+    return tmp_path_factory.mktemp("tiktoken-cache")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiktoken_cache: Path
+) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith(_OUR_PREFIXES) or name in _OUR_NAMES:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("BRIEFBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tiktoken_cache))
+    # A developer's .env in the checkout must not leak into tests.
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+def _is_loopback(address: Any) -> bool:
+    if not isinstance(address, tuple):  # AF_UNIX paths and the like
+        return True
+    host = address[0]
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse, in-process, any connection to a non-loopback address.
+
+    A safety net: even if the SSRF guard under test were broken, no test can reach
+    beyond this machine.
+    """
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if not _is_loopback(address):
+            raise ConnectionRefusedError(f"test network is loopback-only; refused {address!r}")
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        if not _is_loopback(address):
+            raise ConnectionRefusedError(f"test network is loopback-only; refused {address!r}")
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings built from explicit values only (no .env), with a per-test data dir."""
+
+    def make(**overrides: Any) -> Settings:
+        overrides.setdefault("data_dir", tmp_path / "data")
+        return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+
+    return make

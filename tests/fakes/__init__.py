@@ -1,0 +1,1 @@
+"""Loopback fakes of the outside world that speak the real wire protocols."""
