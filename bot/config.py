@@ -53,6 +53,8 @@ class Settings(BaseSettings):
         frozen=True,
         populate_by_name=True,
         case_sensitive=False,
+        # A copied .env.example has empty values: they mean "use the default".
+        env_ignore_empty=True,
     )
 
     # --- Model -----------------------------------------------------------------
