@@ -1,0 +1,79 @@
+"""Cache identity: one key per (source, engine, model, prompt and template versions)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+#: Query parameters that track the click, not the content (compared lowercased).
+TRACKING_PARAMS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "ref", "igshid", "spm"})
+TRACKING_PREFIXES = ("utm_",)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Bump when the key recipe itself changes, so old keys stop matching.
+KEY_VERSION = 1
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def normalize_url(url: str) -> str:
+    """One spelling per article URL, so the same link shared twice hits the cache.
+
+    Lowercases scheme and host, drops default ports, the fragment and tracking
+    parameters, sorts the remaining query and strips a trailing slash (but not "/").
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    if not scheme or not parts.netloc:
+        return url
+    host = (parts.hostname or "").rstrip(".")
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host
+    if port is not None and _DEFAULT_PORTS.get(scheme) != port:
+        netloc = f"{host}:{port}"
+    if parts.username is not None:
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@{netloc}"
+    path = parts.path or "/"
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    query = sorted(
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not _is_tracking(name)
+    )
+    return urlunsplit((scheme, netloc, path, urlencode(query, quote_via=quote), ""))
+
+
+def cache_key(
+    *,
+    url: str | None,
+    content_hash: str,
+    engine: str,
+    model: str | None,
+    prompt_version: str,
+    template_version: str,
+) -> str:
+    """The brief cache key: sha256 over the source identity and everything that shapes it.
+
+    The source is the normalised URL when there is one, else the content hash of the text.
+    """
+    source = f"url:{normalize_url(url)}" if url else f"sha256:{content_hash}"
+    recipe = {
+        "v": KEY_VERSION,
+        "source": source,
+        "engine": engine,
+        "model": model,
+        "prompt": prompt_version,
+        "template": template_version,
+    }
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode("utf-8")).hexdigest()

@@ -1,0 +1,314 @@
+"""The Store: SQLite through a URL, a brief cache and a log of delivered briefs.
+
+Synchronous by design (async callers use ``asyncio.to_thread``). One connection per
+Store, shared across threads behind a lock; WAL lets other processes read meanwhile.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.errors import ConfigError
+from bot.models import Brief
+from bot.store.migrations import apply_migrations
+
+BUSY_TIMEOUT_MS = 5000
+_URL_HINT = "DATABASE_URL must be sqlite:///... (Postgres support is planned)."
+
+
+@dataclass(frozen=True)
+class StoredBrief:
+    """A delivered brief as the log keeps it."""
+
+    id: int
+    key: str
+    brief: Brief
+    url: str | None
+    title: str | None
+    team: str | None
+    channel: str | None
+    cached: bool
+    created_at: datetime
+
+
+def _sqlite_path(url: str) -> str:
+    """The file path (or ":memory:") behind a sqlite:/// URL."""
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        return ":memory:"
+    if not url.startswith("sqlite:///"):
+        scheme = url.split(":", 1)[0] if ":" in url else url
+        raise ConfigError(f"Unsupported database URL scheme {scheme!r}.", hint=_URL_HINT)
+    # SQLAlchemy's spelling: sqlite:///relative.db and sqlite:////absolute.db
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    if not path:
+        raise ConfigError("DATABASE_URL names no database file.", hint=_URL_HINT)
+    return path
+
+
+def _stamp(moment: datetime) -> str:
+    """A sortable UTC timestamp; naive datetimes are taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class Store:
+    """Briefbot's storage. Open with :meth:`open`; use as a context manager or close()."""
+
+    def __init__(self, conn: sqlite3.Connection, *, path: str) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+        self.path = path
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open (creating and migrating as needed) the database behind ``url``."""
+        path = _sqlite_path(url.strip())
+        if path != ":memory:":
+            try:
+                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"Cannot create the database directory for {path}: {exc.strerror}.",
+                    hint="Point DATABASE_URL or BRIEFBOT_DATA_DIR at a writable place.",
+                ) from None
+            path = str(Path(path).expanduser())
+        try:
+            conn = sqlite3.connect(
+                path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,  # explicit transactions only
+                check_same_thread=False,  # guarded by the Store's lock
+            )
+        except sqlite3.Error as exc:
+            raise ConfigError(
+                f"Cannot open the database {path}: {exc}.",
+                hint="Check DATABASE_URL and the file's permissions.",
+            ) from None
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if path != ":memory:":
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, much faster
+            apply_migrations(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise ConfigError(
+                f"Cannot use the database {path}: {exc}.",
+                hint="Check that DATABASE_URL points at a Briefbot SQLite database.",
+            ) from None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path=path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, serialised with every other use of the connection."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def pragma(self, name: str) -> Any:
+        """Read one PRAGMA (journal_mode, user_version...), for health checks and tests."""
+        if not name.isidentifier():
+            raise ValueError(f"not a pragma name: {name!r}")
+        return self._query(f"PRAGMA {name}")[0][0]
+
+    # --- the brief cache ---------------------------------------------------------------
+
+    def get_brief(self, key: str) -> Brief | None:
+        """The cached brief for ``key``, marked ``meta.cached``; None when absent or stale."""
+        rows = self._query("SELECT brief_json FROM brief_cache WHERE key = ?", (key,))
+        if not rows:
+            return None
+        try:
+            brief = Brief.model_validate_json(rows[0]["brief_json"])
+        except ValidationError:
+            return None  # written by an older, incompatible model: treat as a miss
+        return brief.model_copy(update={"meta": brief.meta.model_copy(update={"cached": True})})
+
+    def put_brief(
+        self,
+        key: str,
+        brief: Brief,
+        *,
+        url: str | None,
+        title: str | None,
+        team: str | None = None,
+        channel: str | None = None,
+        article_text: str | None = None,
+        created_at: datetime | None = None,
+        cache: bool = True,
+    ) -> None:
+        """Record a delivered brief; cache it unless it came from the cache (or cache=False).
+
+        Call this for every brief posted, cached or not: the log drives history, digests
+        and usage. A cached brief (``meta.cached``) is logged with zero tokens and cost,
+        and leaves the cache entry as it was.
+        """
+        stamp = _stamp(created_at or datetime.now(UTC))
+        meta = brief.meta
+        fresh = brief.model_copy(update={"meta": meta.model_copy(update={"cached": False})})
+        with self._tx() as conn:
+            if cache and not meta.cached:
+                conn.execute(
+                    "INSERT INTO brief_cache (key, url, title, brief_json, article_text,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET url = excluded.url,"
+                    " title = excluded.title, brief_json = excluded.brief_json,"
+                    " article_text = excluded.article_text, created_at = excluded.created_at",
+                    (key, url, title, fresh.model_dump_json(), article_text, stamp),
+                )
+            conn.execute(
+                "INSERT INTO brief_log (key, url, title, team, channel, brief_json, engine,"
+                " model, cached, tokens_in, tokens_out, cost_usd, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    url,
+                    title,
+                    team,
+                    channel,
+                    brief.model_dump_json(),
+                    meta.engine,
+                    meta.model,
+                    int(meta.cached),
+                    0 if meta.cached else meta.tokens_in,
+                    0 if meta.cached else meta.tokens_out,
+                    0.0 if meta.cached else meta.cost_usd,
+                    stamp,
+                ),
+            )
+
+    def recent_briefs(
+        self,
+        *,
+        team: str | None = None,
+        channel: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+    ) -> list[StoredBrief]:
+        """Delivered briefs, newest first, optionally by team, channel and time."""
+        where, params = self._filters(team=team, channel=channel, since=since)
+        rows = self._query(
+            "SELECT id, key, url, title, team, channel, brief_json, cached, created_at"  # noqa: S608
+            f" FROM brief_log{where} ORDER BY created_at DESC, id DESC LIMIT ?",
+            (*params, max(0, limit)),
+        )
+        out: list[StoredBrief] = []
+        for row in rows:
+            try:
+                brief = Brief.model_validate_json(row["brief_json"])
+            except ValidationError:
+                continue  # an incompatible old row: skip it rather than fail a digest
+            out.append(
+                StoredBrief(
+                    id=row["id"],
+                    key=row["key"],
+                    brief=brief,
+                    url=row["url"],
+                    title=row["title"],
+                    team=row["team"],
+                    channel=row["channel"],
+                    cached=bool(row["cached"]),
+                    created_at=datetime.fromisoformat(row["created_at"]),
+                )
+            )
+        return out
+
+    def usage_summary(self, *, team: str | None, since: datetime) -> dict[str, Any]:
+        """Briefs delivered and model spend since ``since``; ``team=None`` means all teams."""
+        where, params = self._filters(team=team, since=since)
+        row = self._query(
+            "SELECT COUNT(*) AS briefs, COALESCE(SUM(cached), 0) AS cached,"  # noqa: S608
+            " COALESCE(SUM(tokens_in), 0) AS tokens_in,"
+            " COALESCE(SUM(tokens_out), 0) AS tokens_out,"
+            f" COALESCE(SUM(cost_usd), 0.0) AS cost_usd FROM brief_log{where}",
+            params,
+        )[0]
+        return {
+            "briefs": int(row["briefs"]),
+            "cached": int(row["cached"]),
+            "tokens_in": int(row["tokens_in"]),
+            "tokens_out": int(row["tokens_out"]),
+            "cost_usd": round(float(row["cost_usd"]), 6),
+        }
+
+    # The WHERE text is built only from the fixed clauses below; values are always bound.
+    @staticmethod
+    def _filters(
+        *, team: str | None = None, channel: str | None = None, since: datetime | None = None
+    ) -> tuple[str, tuple[Any, ...]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if team is not None:
+            clauses.append("team = ?")
+            params.append(team)
+        if channel is not None:
+            clauses.append("channel = ?")
+            params.append(channel)
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(_stamp(since))
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+    # --- retention -----------------------------------------------------------------------
+
+    def purge_older_than(self, cutoff: datetime) -> int:
+        """Delete log rows and cache entries created before ``cutoff``; return rows deleted."""
+        stamp = _stamp(cutoff)
+        with self._tx() as conn:
+            logged = conn.execute("DELETE FROM brief_log WHERE created_at < ?", (stamp,))
+            cached = conn.execute("DELETE FROM brief_cache WHERE created_at < ?", (stamp,))
+            return logged.rowcount + cached.rowcount
+
+    def forget_channel(self, channel: str) -> int:
+        """Delete a channel's briefs and the cached text they came from; return briefs deleted.
+
+        Cache entries the channel used go too, even if other channels shared them: pasted
+        text may be private, and a cache entry can always be rebuilt.
+        """
+        with self._tx() as conn:
+            conn.execute(
+                "DELETE FROM brief_cache WHERE key IN"
+                " (SELECT key FROM brief_log WHERE channel = ?)",
+                (channel,),
+            )
+            return conn.execute("DELETE FROM brief_log WHERE channel = ?", (channel,)).rowcount
