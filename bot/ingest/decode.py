@@ -1,0 +1,165 @@
+"""Bytes to text and content-type routing, trusting the body over wrong headers."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Literal
+
+import charset_normalizer
+
+from bot.errors import UnsupportedContentError
+
+Kind = Literal["html", "pdf", "text", "markdown"]
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: it starts with the same bytes
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# <meta charset="x"> and <meta http-equiv="Content-Type" content="text/html; charset=x">.
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([a-z0-9_.:-]{1,40})""", re.I
+)
+# Browsers read these labels as windows-1252 (WHATWG Encoding), and so do real pages.
+_AS_CP1252 = frozenset({"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "ascii", "us-ascii"})
+_HTML_START = re.compile(
+    rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|meta|title|article|div|p|h1)\b",
+    re.I | re.S,
+)
+_SNIFF_BYTES = 2048
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/vnd.wap.xhtml+xml"})
+_PDF_TYPES = frozenset({"application/pdf", "application/x-pdf", "application/acrobat"})
+_TEXT_TYPES = frozenset({"text/plain"})
+_MARKDOWN_TYPES = frozenset({"text/markdown", "text/x-markdown"})
+_GENERIC_TYPES = frozenset(
+    {"", "application/octet-stream", "binary/octet-stream", "application/unknown",
+     "application/download", "application/force-download", "application/x-download"}
+)  # fmt: skip
+_MAGIC = (
+    (b"\x89PNG", "an image"),
+    (b"\xff\xd8\xff", "an image"),
+    (b"GIF8", "an image"),
+    (b"PK\x03\x04", "an archive or office file"),
+    (b"\x1f\x8b", "a compressed archive"),
+    (b"ID3", "an audio file"),
+    (b"OggS", "an audio or video file"),
+)
+_KIND_BY_PREFIX = (
+    ("image/", "an image"),
+    ("video/", "a video"),
+    ("audio/", "an audio file"),
+    ("font/", "a font"),
+)
+_KIND_BY_TYPE = {
+    "application/json": "JSON data",
+    "application/ld+json": "JSON data",
+    "application/javascript": "a script",
+    "text/javascript": "a script",
+    "text/css": "a style sheet",
+    "application/zip": "an archive",
+    "application/gzip": "an archive",
+    "application/x-tar": "an archive",
+    "application/x-7z-compressed": "an archive",
+    "application/vnd.rar": "an archive",
+    "application/x-rar-compressed": "an archive",
+    "application/rss+xml": "a news feed",
+    "application/atom+xml": "a news feed",
+    "application/msword": "a Word document",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "a Word document",
+    "text/csv": "a spreadsheet (CSV)",
+    "application/vnd.ms-excel": "a spreadsheet",
+}
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    if label in _AS_CP1252:
+        return "cp1252"
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    # A declared UTF-16/32 without a BOM is a mistake (WHATWG): the bytes aren't that.
+    return None if name.startswith(("utf-16", "utf-32")) else name
+
+
+def meta_charset(body: bytes) -> str | None:
+    """The charset a page declares in its first few KB of markup, if any."""
+    match = _META_CHARSET.search(body[:16384])
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
+def decode_text(body: bytes, header_charset: str | None = None, *, markup: bool = False) -> str:
+    """Decode: BOM, then strict UTF-8, then <meta> charset, then header, then detection."""
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            return body.decode(encoding, errors="replace")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    for label in (meta_charset(body) if markup else None, header_charset):
+        codec = _codec(label)
+        if codec and codec != "utf-8":
+            return body.decode(codec, errors="replace")
+    best = charset_normalizer.from_bytes(body[:200_000]).best()
+    codec = _codec(best.encoding) if best is not None else None
+    return body.decode(codec or "cp1252", errors="replace")
+
+
+def sniff(body: bytes) -> Kind | None:
+    """Recognise PDFs and HTML by their first bytes, whatever the headers say."""
+    head = body[:_SNIFF_BYTES].lstrip(b"\xef\xbb\xbf\r\n\t ")
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if _HTML_START.match(head):
+        return "html"
+    return None
+
+
+def _not_an_article(kind: str) -> UnsupportedContentError:
+    return UnsupportedContentError(
+        f"That link is {kind}, not an article.",
+        hint="Send a link to a web page or PDF, or paste the article text.",
+    )
+
+
+def _looks_textual(body: bytes) -> bool:
+    head = body[:_SNIFF_BYTES]
+    return bool(head) and b"\0" not in head
+
+
+def classify(content_type: str | None, body: bytes, *, name: str = "") -> Kind:
+    """Route a body to an extractor by type, sniffing when the type is missing or generic."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    sniffed = sniff(body)
+    if sniffed == "pdf":
+        return "pdf"  # a PDF mislabelled as HTML is still a PDF
+    if media in _HTML_TYPES or media in _PDF_TYPES:
+        return "html" if media in _HTML_TYPES else "pdf"
+    if media in _TEXT_TYPES or media in _MARKDOWN_TYPES:
+        if sniffed == "html":  # servers often label HTML as text/plain
+            return "html"
+        return "markdown" if media in _MARKDOWN_TYPES else "text"
+    if media in _GENERIC_TYPES or media == "text/xml" or media == "application/xml":
+        if sniffed:
+            return sniffed
+        if media in ("text/xml", "application/xml"):
+            raise _not_an_article("an XML document (perhaps a feed)")
+        for magic, kind in _MAGIC:
+            if body.startswith(magic):
+                raise _not_an_article(kind)
+        suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+        if suffix in ("txt", "text", "md", "markdown") and _looks_textual(body):
+            return "markdown" if suffix in ("md", "markdown") else "text"
+        raise _not_an_article("a file of unknown type")
+    for prefix, kind in _KIND_BY_PREFIX:
+        if media.startswith(prefix):
+            raise _not_an_article(kind)
+    raise _not_an_article(_KIND_BY_TYPE.get(media, f"a {media} file"))

@@ -1,0 +1,145 @@
+"""Source -> Article: fetch or read, extract, clean, and refuse when there's no text."""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bot.config import Settings
+from bot.errors import InputError, NoTextError, TooLargeError
+from bot.ingest.extract import Extracted, extract_document, extract_plain
+from bot.ingest.fetch import fetch
+from bot.ingest.guard import Network
+from bot.models import Article, Source
+
+#: Fewer words than this is not an article we can brief.
+MIN_WORDS = 40
+
+_CONTENT_TYPES = {
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".xhtml": "application/xhtml+xml",
+    ".txt": "text/plain",
+    ".text": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".pdf": "application/pdf",
+}
+_MEDIA_TYPES = {"html": "text/html", "pdf": "application/pdf", "text": "text/plain",
+                "markdown": "text/markdown"}  # fmt: skip
+
+
+def _site_from(url: str | None) -> str | None:
+    host = urlsplit(url).hostname if url else None
+    if not host:
+        return None
+    return host.removeprefix("www.")
+
+
+def _say(progress: Callable[[str], None] | None, message: str) -> None:
+    if progress is not None:
+        progress(message)
+
+
+async def _from_url(
+    source: Source,
+    settings: Settings,
+    progress: Callable[[str], None] | None,
+    network: Network | None,
+) -> Article:
+    _say(progress, f"Fetching {_site_from(source.value) or source.value}…")
+    fetched = await fetch(source.value, settings, network=network)
+    _say(progress, "Reading the article…")
+    doc = await asyncio.to_thread(
+        extract_document,
+        fetched.body,
+        content_type=fetched.content_type,
+        charset=fetched.charset,
+        url=fetched.final_url,
+    )
+    if len(doc.text.split()) < MIN_WORDS:
+        raise NoTextError(
+            f"No readable article text at {fetched.final_url} "
+            "(it may be paywalled, built by scripts, or image-only).",
+            hint="Paste the article text instead.",
+        )
+    return _article(doc, source, url=source.value, final_url=fetched.final_url)
+
+
+def _read_file(path: Path, cap: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > cap:
+            raise TooLargeError(
+                f"{path.name} is larger than Briefbot's {cap / 1_000_000:g} MB limit.",
+                hint="Paste the part you want briefed instead.",
+            )
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(
+            f"Couldn't read {path}: {exc.strerror or exc}.",
+            hint="Check the path and its permissions.",
+        ) from None
+
+
+async def _from_file(
+    source: Source, settings: Settings, progress: Callable[[str], None] | None
+) -> Article:
+    path = Path(source.value)
+    _say(progress, f"Reading {path.name}…")
+    body = await asyncio.to_thread(_read_file, path, settings.fetch_max_bytes)
+    content_type = _CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+    doc = await asyncio.to_thread(extract_document, body, content_type=content_type, name=path.name)
+    if len(doc.text.split()) < MIN_WORDS:
+        raise NoTextError(
+            f"No readable text in {path.name} (it may be empty, image-only or scanned).",
+            hint="Paste the article text instead.",
+        )
+    return _article(doc, source, url=None, final_url=None)
+
+
+def _from_text(source: Source) -> Article:
+    doc = extract_plain(source.value)
+    words = len(doc.text.split())
+    if words == 0:
+        raise InputError("There's no text to brief.", hint="Paste the article text or a link.")
+    if words < MIN_WORDS:
+        raise NoTextError(
+            f"That text is too short to brief ({words} words; "
+            f"Briefbot needs at least {MIN_WORDS}).",
+            hint="Paste the whole article, or send its link.",
+        )
+    return _article(doc, source, url=None, final_url=None)
+
+
+def _article(doc: Extracted, source: Source, *, url: str | None, final_url: str | None) -> Article:
+    return Article(
+        url=url,
+        final_url=final_url,
+        canonical_url=doc.canonical_url or final_url,
+        title=doc.title,
+        author=doc.author,
+        date=doc.date,
+        site=doc.site or _site_from(doc.canonical_url or final_url),
+        text=doc.text,
+        source_kind=source.kind,
+        content_type=_MEDIA_TYPES[doc.kind],
+    )
+
+
+async def load_article(
+    source: Source,
+    settings: Settings,
+    *,
+    progress: Callable[[str], None] | None = None,
+    network: Network | None = None,
+) -> Article:
+    """Fetch or read a Source and return its clean Article; raise a user-safe error if not."""
+    if source.kind == "url":
+        return await _from_url(source, settings, progress, network)
+    if source.kind == "file":
+        return await _from_file(source, settings, progress)
+    return _from_text(source)
