@@ -1,0 +1,118 @@
+"""Reading a completion: a usable ``BriefDraft``, or why not (refusal, cut-off, bad JSON).
+
+Tokens are counted for every completion received, usable or not: they are billed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, Literal
+
+import openai
+from pydantic import ValidationError
+
+from bot.engines.llm_schema import BriefDraft
+from bot.errors import ModelOutputError
+
+
+@dataclass
+class Usage:
+    """What one brief cost: completions received and their token counts."""
+
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    chunks: int = 1
+
+    def add(self, usage: Any) -> None:
+        """Add an SDK ``CompletionUsage`` (or anything with its two token fields)."""
+        if usage is not None:
+            self.tokens_in += int(getattr(usage, "prompt_tokens", 0) or 0)
+            self.tokens_out += int(getattr(usage, "completion_tokens", 0) or 0)
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """Why a completion could not be used as a brief."""
+
+    kind: Literal["refusal", "cut_off", "filtered", "invalid"]
+    detail: str
+
+    def error(self) -> ModelOutputError:
+        """The user-safe error once the repair call has failed too."""
+        if self.kind == "refusal":
+            return ModelOutputError(
+                f"The model declined to brief this article: {short(self.detail)}",
+                hint="Try another BRIEFBOT_MODEL, or the offline engine (BRIEFBOT_ENGINE=offline).",
+            )
+        if self.kind == "cut_off":
+            return ModelOutputError(
+                "The model's answer was cut off before it finished, even when asked to be shorter.",
+                hint="Lower BRIEFBOT_CHUNK_TOKENS so each call reads less, or use a bigger model.",
+            )
+        if self.kind == "filtered":
+            return ModelOutputError(
+                "The provider's content filter blocked the model's answer.",
+                hint="Use the offline engine for this article (BRIEFBOT_ENGINE=offline).",
+            )
+        return ModelOutputError(
+            f"The model's answer did not match the brief format ({short(self.detail)}).",
+            hint="Try again, or set BRIEFBOT_MODEL to a model that supports structured output.",
+        )
+
+
+def short(text: str, limit: int = 200) -> str:
+    """One line of at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _validation_detail(exc: ValueError | openai.APIResponseValidationError) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "answer"
+        return f"{where}: {first['msg']}"
+    return str(exc)
+
+
+def _raw_usage(raw: Any) -> Any:
+    """Usage from the raw HTTP body, for completions the SDK could not parse."""
+    try:
+        usage = raw.http_response.json().get("usage") or {}
+    except (ValueError, AttributeError):
+        return None
+    return SimpleNamespace(
+        prompt_tokens=usage.get("prompt_tokens", 0),
+        completion_tokens=usage.get("completion_tokens", 0),
+    )
+
+
+async def read_completion(raw: Any, usage: Usage) -> BriefDraft | Unusable:
+    """Parse a raw ``chat.completions.parse`` response into a draft; count its tokens."""
+    usage.calls += 1
+    try:
+        completion = raw.parse()
+        if inspect.isawaitable(completion):  # newer SDKs make this a coroutine
+            completion = await completion
+    except openai.LengthFinishReasonError as exc:
+        usage.add(exc.completion.usage)
+        return Unusable("cut_off", "the answer hit the output token limit and was cut off")
+    except openai.ContentFilterFinishReasonError:
+        usage.add(_raw_usage(raw))
+        return Unusable("filtered", "the provider's content filter stopped the answer")
+    except (ValueError, openai.APIResponseValidationError) as exc:  # pydantic / JSON errors
+        usage.add(_raw_usage(raw))
+        return Unusable(
+            "invalid", f"it is not valid JSON for the schema: {_validation_detail(exc)}"
+        )
+    usage.add(completion.usage)
+    if not completion.choices:
+        return Unusable("invalid", "the answer had no content")
+    message = completion.choices[0].message
+    if message.refusal:
+        return Unusable("refusal", message.refusal)
+    if not isinstance(message.parsed, BriefDraft):
+        return Unusable("invalid", "the answer had no content")
+    return message.parsed

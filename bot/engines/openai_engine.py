@@ -1,0 +1,315 @@
+"""The OpenAI engine: structured output into ``BriefDraft``, map-reduce for long articles.
+
+An article that fits ``chunk_tokens`` (prompt included) takes one call. A longer one is
+cut into chunks briefed in parallel (map), then the partial briefs are merged (reduce),
+in groups and again if they don't fit one call. Transport failures are retried by
+tenacity (the SDK's own retries are off); unusable output gets one repair call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar
+
+import openai
+from openai.types.chat import ChatCompletionMessageParam
+
+from bot.chunking import Chunk, chunk_text
+from bot.config import ModelPrice, Settings
+from bot.engines.llm_output import Unusable, Usage, read_completion, short
+from bot.engines.llm_retry import RetryPolicy, call_with_retries
+from bot.engines.llm_schema import BriefDraft, dedupe_draft, draft_to_brief
+from bot.errors import BriefbotError, ConfigError, NoTextError
+from bot.models import Article, Brief, BriefMeta
+from bot.prompting import prompt_version, render_prompt
+from bot.tokens import count_tokens
+
+log = logging.getLogger("bot.engines.openai")
+
+Messages = list[ChatCompletionMessageParam]
+T = TypeVar("T")
+
+#: Tokens kept free when sizing chunks: joins between template and text can tokenise a
+#: little differently from the parts counted apart.
+_MARGIN = 8
+#: Smallest chunk we send, whatever the settings say.
+_MIN_CHUNK = 100
+
+_warned_prices: set[str] = set()
+
+
+def build_client(settings: Settings) -> openai.AsyncOpenAI:
+    """The async client: explicit timeout, and no SDK retries (tenacity is the one layer)."""
+    key = settings.openai_api_key.get_secret_value().strip() if settings.openai_api_key else ""
+    if not key and not settings.openai_base_url:
+        raise ConfigError(
+            "No OpenAI API key is set.",
+            hint="Set OPENAI_API_KEY in your environment or .env, or set BRIEFBOT_ENGINE=offline.",
+        )
+    timeout = settings.llm_timeout
+    return openai.AsyncOpenAI(
+        # Local OpenAI-compatible servers (vLLM, Ollama) take any key, but the SDK wants one.
+        api_key=key or "unused",
+        base_url=settings.openai_base_url or None,
+        timeout=openai.Timeout(timeout, connect=min(timeout, 10.0)),
+        max_retries=0,
+    )
+
+
+def price_for(model: str, prices: dict[str, ModelPrice]) -> ModelPrice | None:
+    """The price of ``model``; a dated snapshot (gpt-4o-mini-2024-07-18) uses its family's."""
+    if model in prices:
+        return prices[model]
+    family = [name for name in prices if model.startswith(name + "-")]
+    return prices[max(family, key=len)] if family else None
+
+
+async def run_all(coros: Iterable[Awaitable[T]]) -> list[T]:
+    """Await all concurrently; on the first failure cancel the rest and raise it."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+class OpenAIEngine:
+    """Briefs from an OpenAI-compatible chat model, validated against ``BriefDraft``."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: openai.AsyncOpenAI | None = None,
+        retry_base: float = 0.5,
+        retry_cap: float = 20.0,
+    ) -> None:
+        self.settings = settings
+        self.model = settings.model
+        self.client = client if client is not None else build_client(settings)
+        self._owns_client = client is None
+        #: Backoff curve in seconds (first wait ~retry_base, doubling, at most retry_cap).
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self._limiter: asyncio.Semaphore | None = None
+        self._limiter_loop: asyncio.AbstractEventLoop | None = None
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this engine built it."""
+        if self._owns_client:
+            await self.client.close()
+
+    # --- the brief -----------------------------------------------------------------
+
+    async def brief(self, article: Article) -> Brief:
+        """A brief of ``article``: one call if it fits the budget, map-reduce if not."""
+        if not article.text.strip():
+            raise NoTextError(
+                "The article has no text to brief.", hint="Send a link or paste some text."
+            )
+        usage = Usage()
+        started = time.monotonic()
+        outcome = "ok"
+        try:
+            draft = dedupe_draft(await self._draft(article, usage))
+        except BriefbotError as exc:
+            outcome = exc.code
+            raise
+        finally:
+            self._log_usage(usage, seconds=time.monotonic() - started, outcome=outcome)
+        meta = BriefMeta(
+            engine="openai",
+            model=self.model,
+            llm_calls=usage.calls,
+            tokens_in=usage.tokens_in,
+            tokens_out=usage.tokens_out,
+            cost_usd=self.cost(usage),
+            prompt_version=prompt_version(),
+        )
+        return draft_to_brief(draft, article=article, meta=meta)
+
+    def cost(self, usage: Usage) -> float:
+        """US dollars for the usage, from the price table; 0 for a model it doesn't list."""
+        price = price_for(self.model, self.settings.prices)
+        if price is None:
+            if self.model not in _warned_prices:
+                _warned_prices.add(self.model)
+                log.warning(
+                    "no price for model %s; its cost is reported as 0 (set BRIEFBOT_PRICES)",
+                    self.model,
+                )
+            return 0.0
+        return (usage.tokens_in * price.input + usage.tokens_out * price.output) / 1_000_000
+
+    async def _draft(self, article: Article, usage: Usage) -> BriefDraft:
+        whole = self._brief_messages(article)
+        # Counting and chunking a long text is CPU work: keep the event loop (Slack acks) free.
+        chunks = await asyncio.to_thread(self._chunks_if_too_long, article, whole)
+        if chunks is None:
+            return await self._call(whole, usage)
+        usage.chunks = len(chunks)
+        partials = await run_all(
+            self._call(
+                self._map_messages(article, c.text, part=c.index + 1, parts=len(chunks)), usage
+            )
+            for c in chunks
+        )
+        return await self._reduce(article, partials, usage)
+
+    async def _reduce(
+        self, article: Article, partials: list[BriefDraft], usage: Usage
+    ) -> BriefDraft:
+        """Merge partial briefs into one, in rounds of groups that each fit one call."""
+        while len(partials) > 1:
+            groups = self._group(article, partials)
+            if len(groups) == 1:
+                return await self._call(self._reduce_messages(article, partials), usage)
+            partials = await run_all(self._merge_group(article, g, usage) for g in groups)
+        return partials[0]
+
+    async def _merge_group(
+        self, article: Article, group: list[BriefDraft], usage: Usage
+    ) -> BriefDraft:
+        if len(group) == 1:
+            return group[0]
+        return await self._call(self._reduce_messages(article, group), usage)
+
+    def _group(self, article: Article, partials: list[BriefDraft]) -> list[list[BriefDraft]]:
+        """Pack partials greedily into groups that fit; at least two per group, so rounds shrink."""
+        room = (
+            self.settings.chunk_tokens - self._tokens(self._reduce_messages(article, [])) - _MARGIN
+        )
+        groups: list[list[BriefDraft]] = []
+        group: list[BriefDraft] = []
+        used = 0
+        for partial in partials:
+            size = count_tokens(partial.model_dump_json(), self.model) + 1  # +1: the comma
+            if group and used + size > room and len(group) >= 2:
+                groups.append(group)
+                group, used = [], 0
+            group.append(partial)
+            used += size
+        groups.append(group)
+        return groups
+
+    # --- one call, with one repair ----------------------------------------------------
+
+    async def _call(self, messages: Messages, usage: Usage) -> BriefDraft:
+        """One brief draft from the model; a second, repair call if the first is unusable."""
+        first = await self._complete(messages, usage)
+        if isinstance(first, BriefDraft):
+            return first
+        log.warning(
+            "model answer unusable (%s: %s); asking once more", first.kind, short(first.detail)
+        )
+        repair = render_prompt(
+            "repair.j2", error=short(first.detail, 300), cut_off=first.kind == "cut_off"
+        )
+        second = await self._complete([*messages, {"role": "user", "content": repair}], usage)
+        if isinstance(second, BriefDraft):
+            return second
+        raise second.error()
+
+    async def _complete(self, messages: Messages, usage: Usage) -> BriefDraft | Unusable:
+        raw = await call_with_retries(
+            lambda: self._request(messages),
+            policy=RetryPolicy(
+                max_attempts=self.settings.llm_max_attempts,
+                max_wait=self.settings.llm_max_wait,
+                base=self.retry_base,
+                cap=self.retry_cap,
+            ),
+            model=self.model,
+            call_timeout=self.settings.llm_timeout,
+        )
+        return await read_completion(raw, usage)
+
+    async def _request(self, messages: Messages) -> Any:
+        # The raw response keeps the HTTP body, so tokens of an unparsable answer still count.
+        async with self._semaphore():
+            return await self.client.chat.completions.with_raw_response.parse(
+                model=self.model, messages=messages, response_format=BriefDraft
+            )
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        """The engine-wide bound on calls in flight (one per event loop)."""
+        loop = asyncio.get_running_loop()
+        if self._limiter is None or self._limiter_loop is not loop:
+            self._limiter = asyncio.Semaphore(self.settings.llm_concurrency)
+            self._limiter_loop = loop
+        return self._limiter
+
+    # --- prompts and budgets ----------------------------------------------------------
+
+    def _system(self) -> ChatCompletionMessageParam:
+        return {
+            "role": "system",
+            "content": render_prompt("system.j2", language=self.settings.language),
+        }
+
+    def _brief_messages(self, article: Article) -> Messages:
+        user = render_prompt(
+            "brief.j2", title=article.title, site=article.site, date=article.date, text=article.text
+        )
+        return [self._system(), {"role": "user", "content": user}]
+
+    def _map_messages(self, article: Article, text: str, *, part: int, parts: int) -> Messages:
+        user = render_prompt("map.j2", title=article.title, text=text, part=part, parts=parts)
+        return [self._system(), {"role": "user", "content": user}]
+
+    def _reduce_messages(self, article: Article, partials: list[BriefDraft]) -> Messages:
+        payload = "[" + ",".join(p.model_dump_json() for p in partials) + "]" if partials else ""
+        user = render_prompt("reduce.j2", title=article.title, partials=payload)
+        return [self._system(), {"role": "user", "content": user}]
+
+    def _tokens(self, messages: Messages) -> int:
+        return sum(count_tokens(str(m.get("content") or ""), self.model) for m in messages)
+
+    def _chunks_if_too_long(self, article: Article, whole: Messages) -> list[Chunk] | None:
+        """The map chunks of an article over the budget; None when one call can take it all."""
+        if self._tokens(whole) <= self.settings.chunk_tokens:
+            return None
+        budget = self._chunk_budget(article)
+        overlap = min(self.settings.chunk_overlap_tokens, budget // 4)
+        chunks = chunk_text(article.text, budget=budget, overlap=overlap, model=self.model)
+        return chunks if len(chunks) > 1 else None
+
+    def _chunk_budget(self, article: Article) -> int:
+        """Tokens of article text per map call: the budget less the map prompt around it."""
+        overhead = self._tokens(self._map_messages(article, "", part=999, parts=999)) + _MARGIN
+        budget = self.settings.chunk_tokens - overhead
+        if budget < _MIN_CHUNK:
+            log.warning(
+                "BRIEFBOT_CHUNK_TOKENS=%d leaves %d tokens for text after the prompt; using %d",
+                self.settings.chunk_tokens,
+                budget,
+                _MIN_CHUNK,
+            )
+            return _MIN_CHUNK
+        return budget
+
+    def _log_usage(self, usage: Usage, *, seconds: float, outcome: str) -> None:
+        """One line per brief: what it cost. The key never goes near the log."""
+        fields = {
+            "model": self.model,
+            "outcome": outcome,
+            "calls": usage.calls,
+            "chunks": usage.chunks,
+            "tokens_in": usage.tokens_in,
+            "tokens_out": usage.tokens_out,
+            "cost_usd": round(self.cost(usage), 6),
+            "seconds": round(seconds, 3),
+        }
+        log.info(
+            "llm usage %s",
+            " ".join(f"{k}={v}" for k, v in fields.items()),
+            extra={"event": "llm_usage", **{f"llm_{k}": v for k, v in fields.items()}},
+        )
