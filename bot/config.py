@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = _env("SLACK_SIGNING_SECRET")
     slack_api_url: str = _env("SLACK_API_URL", "https://slack.com/api/")
     port: int = _env("PORT", 3000, ge=0, le=65535)
+    # http mode listens on every interface by default (behind a load balancer or proxy).
+    host: str = _env("BRIEFBOT_HOST", "0.0.0.0")  # noqa: S104
+    # Socket mode's side port for /healthz, /readyz and /metrics (http mode serves them on PORT).
+    metrics_port: int = _env("BRIEFBOT_METRICS_PORT", 0, ge=0, le=65535)
     max_jobs_in_flight: int = _env("BRIEFBOT_MAX_JOBS", 8, ge=1, le=256)
     channel_post_interval: float = _env("BRIEFBOT_CHANNEL_POST_INTERVAL", 1.0, ge=0)
     auto_brief_default: bool = _env("BRIEFBOT_AUTO_BRIEF", True)
@@ -98,6 +102,11 @@ class Settings(BaseSettings):
         "BRIEFBOT_USER_AGENT",
         "Mozilla/5.0 (compatible; Briefbot/0.1; +https://github.com/briefbot/briefbot)",
     )
+
+    # --- Digests ---------------------------------------------------------------
+    digest_feed_cap: int = _env("BRIEFBOT_DIGEST_FEED_CAP", 10, ge=1, le=100)
+    digest_catchup_minutes: int = _env("BRIEFBOT_DIGEST_CATCHUP_MINUTES", 120, ge=0, le=7 * 24 * 60)
+    digest_empty: Literal["line", "skip"] = _env("BRIEFBOT_DIGEST_EMPTY", "line")
 
     # --- Logging ---------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("BRIEFBOT_LOG_LEVEL", "INFO")
@@ -130,7 +139,7 @@ def env_name(field: str) -> str:
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
     """Build the settings from the environment and ``.env``; raise ConfigError on bad values."""
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file, **overrides)
     except SettingsError as exc:
         # Raised before validation when a complex value (JSON) does not parse.
         field = str(exc).split('"')[1] if '"' in str(exc) else "?"
