@@ -1,0 +1,415 @@
+"""Word lists behind the offline engine's heuristics (English news prose).
+
+Kept apart from the logic so they can grow without touching it. All entries are lower case.
+"""
+
+from __future__ import annotations
+
+
+def wordset(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text`` as a set."""
+    return frozenset(text.split())
+
+
+STOPWORDS = wordset(
+    """a an the and or but nor so yet for of to in on at by with from into onto upon over under
+    about above after against along amid amidst among around as before behind below beneath
+    beside besides between beyond despite during except inside near off out outside past since
+    through throughout till toward towards until via within without per than then there here
+    is are was were be been being am do does did done doing have has had having will would
+    shall should can could may might must ought not no yes also too very just only even still
+    already again further more most less least much many few several some any all both each
+    every either neither other others another such own same this that these those it its
+    itself they them their theirs themselves he him his himself she her hers herself we us our
+    ours ourselves you your yours i me my mine who whom whose which what when where why how
+    whether if while because although though unless whereas however therefore thus meanwhile
+    said says say told added according including included include includes like well one two
+    three four five six seven eight nine ten first second new last next earlier later now today
+    yesterday tomorrow ago amid etc"""
+)
+
+# Words that name a position a person holds: the head of a role phrase.
+TITLES = wordset(
+    """president vice-president minister secretary ambassador envoy chancellor governor senator
+    mayor premier king queen prince princess emperor sheikh pope cardinal bishop chairman
+    chairwoman chairperson chair ceo cfo coo cto cio founder co-founder director
+    spokesperson spokesman spokeswoman commissioner commander general admiral colonel captain
+    lieutenant sergeant judge justice magistrate prosecutor attorney lawyer counsel
+    professor dr mr mrs ms mx sir dame lord lady official officials negotiator economist analyst
+    adviser advisor representative rep sen gov congressman congresswoman lawmaker legislator
+    mp mla deputy undersecretary under-secretary head leader chief executive manager partner
+    consul attaché attache diplomat treasurer auditor regulator inspector superintendent
+    organiser organizer convenor convener coordinator principal dean rector provost editor
+    correspondent reporter researcher scientist engineer officer trustee steward"""
+)
+
+# Modifiers that sit inside a role phrase before its head ("acting assistant defence ...").
+ROLE_MODIFIERS = wordset(
+    """acting assistant associate senior junior deputy vice additional joint principal special
+    permanent chief general managing executive former interim foreign home external internal
+    defence defense finance trade commerce labour labor health education justice interior
+    energy economy economic treasury industry agriculture transport environment state federal
+    national regional local union party company group board bank central top lead lead-
+    spokesperson press communications public political military naval army air security
+    non-executive independent elected incoming outgoing prime first second"""
+)
+
+# Words that make a capitalised run a ministry, portfolio or department ("External Affairs").
+DEPARTMENT_WORDS = wordset(
+    """affairs defence defense finance trade commerce labour labor health education justice
+    interior home foreign external energy economy treasury industry industries agriculture
+    transport environment state security homeland development commerce communications
+    information culture tourism housing planning science technology telecommunications
+    fisheries mines mining petroleum power railways water welfare employment competition
+    infrastructure investment revenue customs immigration"""
+)
+
+# Words that make a capitalised run an organisation.
+ORG_WORDS = wordset(
+    """steel metals energy oil gas foods pharma pharmaceuticals logistics shipping telecom
+    media software electric chemicals insurance securities investments ventures solutions
+    robotics semiconductors works airline motor bancorp brands stores retail democrats
+    republicans socialists greens conservatives liberals
+    department ministry bureau agency commission council committee union bank inc ltd llc
+    plc corp corporation co company group association federation authority office party court
+    parliament congress senate assembly institute university college school foundation fund
+    board administration alliance forum service services organisation organization centre
+    center network holdings industries partners capital airlines airways motors systems
+    technologies labs laboratories press times post journal news television tv radio police
+    army navy force forces guard secretariat cabinet government regulator exchange league
+    club society trust cooperative co-operative consortium tribunal commissionariat"""
+)
+
+# Org words that open a name ("Bureau of ...", "Ministry of ...").
+ORG_OPENERS = wordset(
+    "department ministry bureau office institute university bank council commission court"
+)
+
+HONORIFICS = wordset("mr mrs ms mx dr prof sir dame lord lady")
+
+# Verbs after an organisation that show it acting in the story.
+ACTION_VERBS = wordset(
+    """said says say told added announced announces released releases issued issues stated
+    states warned warns agreed agrees rejected rejects denied denies confirmed confirms
+    echoed echoes signed signs approved approves launched launches filed files ruled rules
+    decided decides blocked blocks opened opens imposed imposes proposed proposes offered
+    offers called calls urged urges criticised criticized criticises criticizes welcomed
+    welcomes plans planned will would has have had is was are were"""
+)
+
+SPEECH_VERBS = wordset(
+    """said says told added argued stated noted warned insisted explained wrote tweeted posted
+    asked replied responded claimed admitted acknowledged conceded"""
+)
+
+DAYS = wordset("monday tuesday wednesday thursday friday saturday sunday")
+MONTHS = wordset(
+    """january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec"""
+)
+
+# Capitalised lines and words that are page furniture, never story content.
+JUNK_PHRASES = (
+    "related stories",
+    "related articles",
+    "related news",
+    "no stories found",
+    "responsive banner",
+    "advertisement",
+    "sponsored",
+    "subscribe",
+    "sign up",
+    "newsletter",
+    "share this",
+    "share on",
+    "read more",
+    "also read",
+    "click here",
+    "follow us",
+    "cookie",
+    "all rights reserved",
+    "copyright",
+    "©",
+    "you may also like",
+    "recommended for you",
+    "most read",
+    "trending",
+    "log in",
+    "login",
+    "comments",
+    "print this",
+    "skip to",
+    "back to top",
+    "fact net",
+    "download the app",
+)
+
+# Lines after which nothing is article text.
+TERMINATORS = (
+    "related stories",
+    "related articles",
+    "related news",
+    "more stories",
+    "you may also like",
+    "recommended for you",
+    "most read",
+    "trending now",
+)
+
+# Generic nouns that are never a topic by themselves.
+GENERIC_NOUNS = wordset(
+    """statement statements readout readouts official officials meeting meetings country
+    countries side sides time times year years day days people person week weeks month months
+    part number way thing things lot report reports news article story stories source sources
+    spokesperson spokesman official government governments issue issues matter matters note
+    term terms area areas future past end start place case cases point points group groups
+    percent cent per company companies firm firms talks dialogue session sessions"""
+)
+
+# Cue words for a tension sentence, with weights (stems matched at word start).
+TENSION_CUES: dict[str, float] = {
+    "tension": 2.0,
+    "tariff": 1.5,
+    "punitive": 2.0,
+    "sanction": 2.0,
+    "harsh": 2.0,
+    "critici": 2.0,
+    "condemn": 2.0,
+    "reject": 2.0,
+    "refut": 2.5,
+    "deny": 2.0,
+    "denie": 2.0,
+    "denied": 2.0,
+    "disput": 2.0,
+    "contest": 1.5,
+    "clash": 2.0,
+    "row": 1.0,
+    "standoff": 2.0,
+    "stand-off": 2.0,
+    "strike": 2.0,
+    "insult": 1.5,
+    "walkout": 2.0,
+    "protest": 1.5,
+    "threat": 1.5,
+    "warn": 1.5,
+    "accus": 2.0,
+    "alleg": 1.5,
+    "blame": 1.5,
+    "retaliat": 2.0,
+    "friction": 2.0,
+    "disagree": 2.0,
+    "object": 1.0,
+    "oppos": 2.0,
+    "concern": 1.0,
+    "lawsuit": 2.0,
+    "sue": 1.5,
+    "boycott": 2.0,
+    "escalat": 1.5,
+    "rift": 2.0,
+    "deadlock": 2.0,
+    "impasse": 2.0,
+    "stalled": 1.5,
+    "penalt": 1.5,
+    "fine": 1.0,
+    "unfair": 1.5,
+    "impos": 1.0,
+    "quota": 1.0,
+    "anger": 1.5,
+    "angry": 1.5,
+    "frustrat": 1.5,
+    "dismiss": 1.0,
+    "probe": 1.0,
+    "investigat": 1.0,
+    "block": 1.0,
+    "ban": 1.0,
+    "dumping": 1.5,
+    "hostile": 1.5,
+    "conflict": 1.0,
+    "war": 1.0,
+    "crisis": 1.0,
+}
+
+# Words that must be whole words to count (their stems are too common as prefixes).
+TENSION_WHOLE = wordset("row sue fine ban war object block")
+
+# Countries and blocs: the first name is canonical; later ones are aliases and demonyms.
+_COUNTRY_TABLE = """
+Afghanistan|Afghan|Afghans
+Albania|Albanian
+Algeria|Algerian
+Angola|Angolan
+Argentina|Argentine|Argentinian
+Armenia|Armenian
+Australia|Australian|Australians
+Austria|Austrian
+Azerbaijan|Azerbaijani
+Bahrain|Bahraini
+Bangladesh|Bangladeshi
+Belarus|Belarusian
+Belgium|Belgian
+Bhutan|Bhutanese
+Bolivia|Bolivian
+Bosnia|Bosnian
+Botswana
+Brazil|Brazilian
+Bulgaria|Bulgarian
+Cambodia|Cambodian
+Cameroon|Cameroonian
+Canada|Canadian|Canadians
+Chile|Chilean
+China|Chinese|PRC
+Colombia|Colombian
+Congo|Congolese
+Croatia|Croatian
+Cuba|Cuban
+Cyprus|Cypriot
+Czech Republic|Czechia|Czech
+Denmark|Danish
+Ecuador|Ecuadorian
+Egypt|Egyptian
+Estonia|Estonian
+Ethiopia|Ethiopian
+Finland|Finnish
+France|French
+Georgia|Georgian
+Germany|German|Germans
+Ghana|Ghanaian
+Greece|Greek
+Hungary|Hungarian
+Iceland|Icelandic
+India|Indian|Indians
+Indonesia|Indonesian
+Iran|Iranian
+Iraq|Iraqi
+Ireland|Irish
+Israel|Israeli|Israelis
+Italy|Italian
+Japan|Japanese
+Jordan|Jordanian
+Kazakhstan|Kazakh
+Kenya|Kenyan
+Kuwait|Kuwaiti
+Latvia|Latvian
+Lebanon|Lebanese
+Libya|Libyan
+Lithuania|Lithuanian
+Luxembourg
+Malaysia|Malaysian
+Maldives|Maldivian
+Mexico|Mexican
+Moldova|Moldovan
+Mongolia|Mongolian
+Morocco|Moroccan
+Myanmar|Burmese
+Nepal|Nepali|Nepalese
+Netherlands|Dutch|Holland
+New Zealand
+Nigeria|Nigerian
+North Korea|DPRK
+Norway|Norwegian
+Oman|Omani
+Pakistan|Pakistani|Pakistanis
+Palestine|Palestinian|Palestinians
+Peru|Peruvian
+Philippines|Filipino|Philippine
+Poland|Polish
+Portugal|Portuguese
+Qatar|Qatari
+Romania|Romanian
+Russia|Russian|Russians|Russian Federation
+Saudi Arabia|Saudi
+Serbia|Serbian
+Singapore|Singaporean
+Slovakia|Slovak
+Slovenia|Slovenian
+Somalia|Somali
+South Africa|South African
+South Korea|Korea|Korean|Republic of Korea
+Spain|Spanish
+Sri Lanka|Sri Lankan
+Sudan|Sudanese
+Sweden|Swedish
+Switzerland|Swiss
+Syria|Syrian
+Taiwan|Taiwanese
+Tanzania|Tanzanian
+Thailand|Thai
+Tunisia|Tunisian
+Turkey|Turkish|Türkiye
+Uganda|Ugandan
+Ukraine|Ukrainian|Ukrainians
+United Arab Emirates|UAE|Emirati
+UK|U.K.|United Kingdom|Britain|British|Great Britain
+US|U.S.|USA|U.S.A.|United States|United States of America|America|American|Americans
+Uruguay|Uruguayan
+Uzbekistan|Uzbek
+Venezuela|Venezuelan
+Vietnam|Vietnamese|Viet Nam
+Yemen|Yemeni
+Zambia|Zambian
+Zimbabwe|Zimbabwean
+EU|European Union|E.U.
+"""
+
+
+def _country_aliases() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for line in _COUNTRY_TABLE.strip().splitlines():
+        names = line.split("|")
+        for alias in names:
+            table[alias.lower()] = names[0]
+    return table
+
+
+#: lower-case alias or demonym -> canonical country name.
+COUNTRIES: dict[str, str] = _country_aliases()
+#: Aliases that name the country itself (not a demonym): what a participant is called.
+COUNTRY_NAMES = frozenset(
+    {alias.lower() for line in _COUNTRY_TABLE.strip().splitlines() for alias in line.split("|")[:1]}
+    | {alias for alias in COUNTRIES if alias.replace(".", "").isalpha() and alias.isupper()}
+    | {alias.lower() for alias in wordset("US U.S. USA U.S.A. UK U.K. UAE PRC DPRK EU E.U.")}
+    | {
+        "united states",
+        "united states of america",
+        "america",
+        "united kingdom",
+        "britain",
+        "great britain",
+        "holland",
+        "czechia",
+        "türkiye",
+        "viet nam",
+        "korea",
+        "republic of korea",
+        "russian federation",
+        "european union",
+    }
+)
+#: The longest alias in words, so lookups know how far to look ahead.
+COUNTRY_MAX_WORDS = max(len(alias.split()) for alias in COUNTRIES)
+
+# Common place words: a capitalised run holding one is a place, not a person.
+PLACE_WORDS = wordset(
+    """street road avenue square city town village river lake sea ocean island islands
+    mountain valley bay port harbour harbor airport station bridge north south east west
+    central northern southern eastern western province state county district region coast
+    delhi washington london beijing moscow paris berlin tokyo brussels geneva new york
+    mumbai kolkata chennai bengaluru islamabad dhaka kabul tehran kyiv kiev canberra ottawa
+    asia europe africa america americas pacific atlantic indo-pacific gulf middle"""
+)
+
+# Capitalised nouns that name things (plans, events), never people.
+THING_WORDS = wordset(
+    """partnership framework agreement deal treaty act bill plan programme program initiative
+    dialogue summit conference strategy policy accord pact compact operation ministerial
+    meeting talks round report review index fund project mission scheme award prize cup
+    war conflict crisis law code rule rules standard protocol charter declaration
+    memorandum convention festival day week"""
+)
+
+# Verbs that report speech or intent: "X said (that) Y will ...".
+REPORTING_VERBS = wordset(
+    "said says say told added announced confirmed stated believes believe expects expect "
+    "hopes hope agreed decided insisted promised pledged indicated signalled signaled "
+    "suggested predicted warned noted argued claimed ensure ensured stressed"
+)

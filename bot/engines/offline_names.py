@@ -1,0 +1,240 @@
+"""Pattern helpers over capitalised-word runs: names, titles, appositives, countries.
+
+Used by :mod:`bot.engines.offline_people`; each function reads one sentence's tokens.
+"""
+
+from __future__ import annotations
+
+from bot.engines.offline_lexicon import (
+    ACTION_VERBS,
+    COUNTRIES,
+    COUNTRY_MAX_WORDS,
+    DAYS,
+    DEPARTMENT_WORDS,
+    MONTHS,
+    ORG_OPENERS,
+    ORG_WORDS,
+    PLACE_WORDS,
+    ROLE_MODIFIERS,
+    SPEECH_VERBS,
+    STOPWORDS,
+    THING_WORDS,
+    TITLES,
+    wordset,
+)
+from bot.engines.offline_text import Doc, Sentence, Token
+
+_CONNECTORS = wordset("of for de da van von der den bin al la le del du y")
+ROLEISH = TITLES | ROLE_MODIFIERS | DEPARTMENT_WORDS | _CONNECTORS
+NOT_NAME = (
+    TITLES
+    | ROLE_MODIFIERS
+    | DEPARTMENT_WORDS
+    | ORG_WORDS
+    | THING_WORDS
+    | PLACE_WORDS
+    | DAYS
+    | MONTHS
+    | STOPWORDS
+)
+_SKIPPABLE = wordset(
+    "also has have had then later earlier already formally recently on quickly itself"
+)
+# Lower-case nouns that introduce an organisation's name: "the union IG Stahl".
+ORG_NOUNS = ORG_WORDS | wordset(
+    "firm watchdog carrier startup start-up insurer lender retailer maker manufacturer "
+    "operator broadcaster newspaper outlet agency ngo charity regulator"
+)
+_DETERMINERS = wordset("the a an its his her their our my your this that")
+_MAX_APPOSITIVE_WORDS = 16
+
+
+def gap_text(doc: Doc, left: Token, right: Token) -> str:
+    return doc.text[left.end : right.start]
+
+
+_MAX_RUN = 12  # longer capitalised runs are headlines or shouting, not names
+
+
+def runs(doc: Doc, tokens: list[Token]) -> list[tuple[int, int]]:
+    """[i, j) ranges of capitalised runs; connectors join caps ("Secretary of State")."""
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        if not tokens[i].is_cap:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(tokens) and j - i < _MAX_RUN and not tokens[j - 1].possessive:
+            gap = gap_text(doc, tokens[j - 1], tokens[j]).strip()
+            if gap not in ("", "-", "&"):
+                break
+            if tokens[j].is_cap:
+                j += 1
+            elif (
+                tokens[j].lower in _CONNECTORS
+                and j + 1 < len(tokens)
+                and tokens[j + 1].is_cap
+                and not gap_text(doc, tokens[j], tokens[j + 1]).strip()
+            ):
+                j += 2
+            elif (
+                tokens[j].lower == "and"
+                and tokens[i].lower in ORG_OPENERS
+                and j + 1 < len(tokens)
+                and tokens[j + 1].is_cap
+            ):
+                j += 2  # "Bureau of South and Central Asian Affairs"
+            else:
+                break
+        runs.append((i, j))
+        i = j
+    return runs
+
+
+def _name_like(token: Token, doc: Doc, *, last: bool) -> bool:
+    word = token.norm
+    low = word.lower()
+    if not word[:1].isupper() or low in NOT_NAME or low in COUNTRIES:
+        return False
+    if len(word.rstrip(".")) == 1 or "." in word:  # an initial: "S", "P", "J.D."
+        return not last
+    return not word.isupper() or len(word) <= 3
+
+
+def valid_name(tokens: list[Token], doc: Doc) -> bool:
+    if not 1 <= len(tokens) <= 4:
+        return False
+    if not all(_name_like(t, doc, last=k == len(tokens) - 1) for k, t in enumerate(tokens)):
+        return False
+    # At least one word never seen in lower case: "Trade" or "Quad" alone are not names.
+    return any(t.norm.lower() not in doc.lower_vocab for t in tokens)
+
+
+def text_of(doc: Doc, tokens: list[Token]) -> str:
+    return doc.text[tokens[0].start : tokens[-1].end]
+
+
+def strip_common_lead(run: list[Token], doc: Doc, sentence: Sentence) -> list[Token]:
+    """Drop leading stopwords and a sentence-initial common word ("The", "Amid", "Trade"),
+    but keep a word that opens a title ("Trade Minister X", "Competition Commissioner Y")."""
+    while run and (
+        (run[0].lower in STOPWORDS and not (len(run[0].norm) > 1 and run[0].norm.isupper()))
+        or (
+            run[0].start == sentence.start
+            and run[0].lower in doc.lower_vocab
+            and not (len(run) > 1 and run[1].lower in ROLEISH)
+        )
+    ):
+        run = run[1:]
+    return run
+
+
+def name_span(doc: Doc, tokens: list[Token]) -> str:
+    """The text of a name without a trailing possessive ("Norland Steel's" -> "Norland Steel")."""
+    last = tokens[-1]
+    return doc.text[tokens[0].start : last.start + len(last.norm)]
+
+
+def look_back_role(doc: Doc, tokens: list[Token], i: int, sentence: Sentence) -> str | None:
+    """A title just before a name: "union general secretary Daniel Okafor"."""
+    k = i - 1
+    if k < 0:
+        return None
+    gap = gap_text(doc, tokens[k], tokens[i]).strip()
+    # "its chief executive, Maria Lindqvist," reads like "chief executive Maria Lindqvist".
+    if gap and not (gap == "," and tokens[k].lower in TITLES):
+        return None
+    first = None
+    has_title = False
+    while k >= 0:
+        tok = tokens[k]
+        low = tok.lower
+        roleish = low in ROLEISH or (tok.is_cap and low not in STOPWORDS)
+        opener = tok.start == sentence.start and low in doc.lower_vocab and low not in ROLEISH
+        if not roleish or opener:
+            break
+        has_title = has_title or low in TITLES
+        first = k
+        if k == 0 or gap_text(doc, tokens[k - 1], tok).strip() not in ("", "-"):
+            break
+        k -= 1
+    if first is None or not has_title:
+        return None
+    role_tokens = tokens[first:i]
+    while role_tokens and role_tokens[0].lower in _CONNECTORS:
+        role_tokens = role_tokens[1:]
+    return text_of(doc, role_tokens).rstrip(" ,") if role_tokens else None
+
+
+def appositive_role(doc: Doc, sentence: Sentence, tokens: list[Token], j: int) -> str | None:
+    """ ", the senior official of the Bureau of ...," after a name."""
+    if j >= len(tokens) or gap_text(doc, tokens[j - 1], tokens[j]).strip() != ",":
+        return None
+    end = sentence.end
+    for k in range(j + 1, len(tokens)):
+        gap = gap_text(doc, tokens[k - 1], tokens[k])
+        if any(c in gap for c in ',;:()–—“”"'):
+            end = tokens[k - 1].end
+            break
+    phrase_tokens = [t for t in tokens[j:] if t.end <= end]
+    if not phrase_tokens or len(phrase_tokens) > _MAX_APPOSITIVE_WORDS:
+        return None
+    head = [t.lower for t in phrase_tokens[:8]]
+    first = phrase_tokens[0]
+    if first.lower not in _DETERMINERS and first.lower not in ROLEISH and not first.is_cap:
+        return None
+    if not any(w in TITLES for w in head):
+        return None
+    return doc.text[first.start : end].rstrip(" .,;:")
+
+
+def is_speaker(doc: Doc, tokens: list[Token], i: int, j: int) -> bool:
+    """ "Maria Lopez said", "said Maria Lopez", "by Maria Lopez" (nothing in between)."""
+    after = (
+        tokens[j].lower
+        if j < len(tokens) and not gap_text(doc, tokens[j - 1], tokens[j]).strip()
+        else ""
+    )
+    before = (
+        tokens[i - 1].lower if i > 0 and not gap_text(doc, tokens[i - 1], tokens[i]).strip() else ""
+    )
+    return after in SPEECH_VERBS or before in SPEECH_VERBS or before == "by"
+
+
+def acts(tokens: list[Token], i: int, j: int) -> bool:
+    """Whether the organisation in tokens[i:j] does something: "X said", "by X"."""
+    k = j
+    while k < len(tokens) and (
+        tokens[k].lower in _SKIPPABLE or tokens[k].lower in DAYS or tokens[k].lower in MONTHS
+    ):
+        k += 1
+    if k < len(tokens):
+        word = tokens[k].lower
+        if word in ACTION_VERBS or (word.endswith("ed") and len(word) > 4):
+            return True
+    return i > 0 and tokens[i - 1].lower == "by"
+
+
+_COUNTRY_FIRST_WORDS = frozenset(alias.split()[0] for alias in COUNTRIES)
+
+
+def countries_in(tokens: list[Token]) -> list[tuple[str, Token, Token]]:
+    """(canonical country, first token, last token) for each country alias in a run."""
+    found: list[tuple[str, Token, Token]] = []
+    k = 0
+    while k < len(tokens):
+        longest = COUNTRY_MAX_WORDS if tokens[k].lower in _COUNTRY_FIRST_WORDS else 0
+        for size in range(min(longest, len(tokens) - k), 0, -1):
+            alias = " ".join(t.norm for t in tokens[k : k + size]).lower()
+            if alias in COUNTRIES:
+                found.append((COUNTRIES[alias], tokens[k], tokens[k + size - 1]))
+                k += size
+                break
+        else:
+            # "India-US relations": a hyphenated pair of countries.
+            parts = tokens[k].norm.split("-")
+            if len(parts) > 1 and all(p.lower() in COUNTRIES for p in parts):
+                found.extend((COUNTRIES[p.lower()], tokens[k], tokens[k]) for p in parts)
+            k += 1
+    return found

@@ -1,0 +1,299 @@
+"""Who acts in the story: people (with their roles), organisations and countries.
+
+No NLP model: capitalised-word runs, a title lexicon ("Defence Minister X"), appositives
+("X, the senior official of Y,"), speech verbs ("X said") and a country table. Later
+surname-only mentions ("Jaishankar") are merged into the full name ("S Jaishankar").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Literal
+
+from bot.engines.offline_lexicon import (
+    COUNTRIES,
+    COUNTRY_NAMES,
+    HONORIFICS,
+    ORG_OPENERS,
+    ORG_WORDS,
+    TITLES,
+)
+from bot.engines.offline_names import (
+    NOT_NAME,
+    ORG_NOUNS,
+    ROLEISH,
+    acts,
+    appositive_role,
+    countries_in,
+    gap_text,
+    is_speaker,
+    look_back_role,
+    name_span,
+    runs,
+    strip_common_lead,
+    text_of,
+    valid_name,
+)
+from bot.engines.offline_text import Doc, Sentence, Token
+
+Kind = Literal["person", "org", "country"]
+
+
+@dataclass
+class Mention:
+    sentence: int
+    start: int
+    end: int
+    #: A country used inside someone's title ("US President"): not a party of its own.
+    in_role: bool = False
+
+
+@dataclass
+class Entity:
+    name: str
+    kind: Kind
+    role: str | None = None
+    role_sentence: int | None = None
+    mentions: list[Mention] = field(default_factory=list)
+    #: An organisation seen doing something (said, released...): worth listing.
+    acting: bool = False
+
+    @property
+    def first(self) -> int:
+        return min(m.start for m in self.mentions)
+
+    @property
+    def surname(self) -> str:
+        return self.name.split()[-1]
+
+
+@dataclass
+class Cast:
+    """Everything found, plus per-sentence mentions for tensions and next steps."""
+
+    entities: list[Entity]
+    by_sentence: dict[int, list[tuple[Mention, Entity]]]
+
+    def participants(self) -> list[Entity]:
+        """Entities worth listing, most important first."""
+        keep = [
+            e
+            for e in self.entities
+            if e.kind == "person"
+            or (e.kind == "country" and (len(e.mentions) >= 2 or e.acting))
+            or (e.kind == "org" and (e.acting or len(e.mentions) >= 2) and not _generic(e))
+        ]
+        return sorted(keep, key=lambda e: (-_importance(e), e.first))
+
+
+def _generic(entity: Entity) -> bool:
+    """ "the Union", "the Ministry" alone: a common noun capitalised, not a name."""
+    return " " not in entity.name and entity.name.lower() in ORG_WORDS
+
+
+def _importance(entity: Entity) -> float:
+    own = sum(1 for m in entity.mentions if not m.in_role)
+    return own + (0.5 if entity.role else 0.0)
+
+
+class _Builder:
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        self.entities: dict[tuple[Kind, str], Entity] = {}
+        self.by_sentence: dict[int, list[tuple[Mention, Entity]]] = {}
+
+    def add(self, kind: Kind, name: str, sentence: Sentence, span: tuple[int, int]) -> Entity:
+        key = (kind, name.lower())
+        entity = self.entities.get(key)
+        if entity is None:
+            entity = self.entities[key] = Entity(name=name, kind=kind)
+        if not any(m.start == span[0] for m in entity.mentions):
+            mention = Mention(sentence.index, span[0], span[1])
+            entity.mentions.append(mention)
+            self.by_sentence.setdefault(sentence.index, []).append((mention, entity))
+        return entity
+
+    def set_role(self, entity: Entity, role: str | None, sentence: Sentence) -> None:
+        if not role or entity.role or role.lower().rstrip(".") in HONORIFICS:
+            return
+        entity.role, entity.role_sentence = role, sentence.index
+
+    def person_with_title(self, sentence: Sentence, run: list[Token]) -> bool:
+        """ "External Affairs Minister S Jaishankar": role, then name, in one run."""
+        titles = [k for k, t in enumerate(run) if t.lower in TITLES]
+        if not titles:
+            return False
+        m = titles[-1]
+        while m + 1 < len(run) and run[m + 1].lower in ROLEISH:
+            m += 1
+        name = run[m + 1 :]
+        if not valid_name(name, self.doc):
+            return False
+        span = (name[0].start, name[-1].end)
+        person = self.add("person", name_span(self.doc, name), sentence, span)
+        role = run[: m + 1]
+        self.set_role(person, text_of(self.doc, role), sentence)
+        for country, first, last in countries_in(role):
+            entity = self.add("country", country, sentence, (first.start, last.end))
+            entity.mentions[-1].in_role = True
+        return True
+
+    def scan_full_names(self, sentence: Sentence) -> None:
+        tokens = sentence.tokens
+        for i, j in runs(self.doc, tokens):
+            run = strip_common_lead(tokens[i:j], self.doc, sentence)
+            if not run:
+                continue
+            i = tokens.index(run[0])
+            if self.person_with_title(sentence, run):
+                continue
+            low = [t.lower for t in run]
+            named_org = i > 0 and not tokens[i - 1].is_cap and tokens[i - 1].lower in ORG_NOUNS
+            is_org = (
+                low[-1] in ORG_WORDS
+                or named_org  # "the steelworkers' union IG Stahl"
+                or any(a in ORG_OPENERS and b == "of" for a, b in pairwise(low))
+            )
+            countries = countries_in(run)
+            span = (run[0].start, run[-1].end)
+            whole_country = len(countries) == 1 and (countries[0][1], countries[0][2]) == (
+                run[0],
+                run[-1],
+            )
+            if is_org and not whole_country:  # "European Union" is the EU, a country-like actor
+                org = self.add("org", name_span(self.doc, run), sentence, span)
+                org.acting = org.acting or acts(tokens, i, j)
+            for country, first, last in countries:
+                entity = self.add("country", country, sentence, (first.start, last.end))
+                # "The European Union is set to fine ...": a country acting, not a place.
+                entity.acting = entity.acting or (whole_country and acts(tokens, i, j))
+            if is_org or countries or not valid_name(run, self.doc) or len(run) < 2:
+                continue
+            role = appositive_role(self.doc, sentence, tokens, j) or look_back_role(
+                self.doc, tokens, i, sentence
+            )
+            if role or is_speaker(self.doc, tokens, i, j):
+                person = self.add("person", name_span(self.doc, run), sentence, span)
+                self.set_role(person, role, sentence)
+
+    def recurring_names(self) -> None:
+        """One-word names that keep coming back and act ("Apple said"): organisations."""
+        seen: dict[str, list[tuple[Sentence, Token, bool]]] = {}
+        for sentence in self.doc.sentences:
+            tokens = sentence.tokens
+            for k, token in enumerate(tokens):
+                if not token.is_cap:
+                    continue
+                low = token.lower
+                if low in NOT_NAME or low in COUNTRIES or low in self.doc.lower_vocab:
+                    continue
+                if (k and tokens[k - 1].is_cap) or (k + 1 < len(tokens) and tokens[k + 1].is_cap):
+                    continue  # part of a longer run: handled as a name or an organisation
+                seen.setdefault(token.norm, []).append((sentence, token, acts(tokens, k, k + 1)))
+        known = {w.lower() for e in self.entities.values() for w in e.name.split()}
+        starts = {s.start for s in self.doc.sentences}
+        for word, uses in seen.items():
+            if word.lower() in known or len(word) < 2:
+                continue
+            if all(token.start in starts for _, token, _ in uses):
+                continue  # only ever a sentence opener: likely a common word
+            if len(uses) >= 3 or (len(uses) >= 2 and any(acting for _, _, acting in uses)):
+                for sentence, token, acting in uses:
+                    org = self.add("org", word, sentence, (token.start, token.end))
+                    org.acting = org.acting or acting
+
+    def merge_short_names(self) -> None:
+        """ "the Commission" is the "European Commission", and "President Trump" is "Donald
+        Trump", when only one longer name ends that way."""
+        for kind in ("org", "person"):
+            same = [e for e in self.entities.values() if e.kind == kind]
+            for short in [e for e in same if " " not in e.name]:
+                longer = [
+                    e for e in same if e is not short and e.surname.lower() == short.name.lower()
+                ]
+                if len(longer) != 1:
+                    continue
+                target = longer[0]
+                for mention in short.mentions:
+                    self._move(mention, short, target)
+                target.acting = target.acting or short.acting
+                if target.role is None and short.role is not None:
+                    target.role, target.role_sentence = short.role, short.role_sentence
+                del self.entities[(kind, short.name.lower())]
+
+    def _move(self, mention: Mention, source: Entity, target: Entity) -> None:
+        target.mentions.append(mention)
+        pairs = self.by_sentence[mention.sentence]
+        pairs[:] = [(m, target if m is mention and e is source else e) for m, e in pairs]
+
+    def scan_short_mentions(self, sentence: Sentence) -> None:
+        """Later mentions of people and organisations already found: "Trump", "Jaishankar",
+        "the union" (when one union was named)."""
+        by_surname: dict[str, list[Entity]] = {}
+        by_head: dict[str, list[Entity]] = {}
+        for entity in self.entities.values():
+            if entity.kind == "person":
+                by_surname.setdefault(entity.surname.lower(), []).append(entity)
+            elif entity.kind == "org" and " " in entity.name:
+                by_head.setdefault(entity.surname.lower(), []).append(entity)
+        tokens = sentence.tokens
+        for k, token in enumerate(tokens):
+            if token.is_cap:
+                matches = by_surname.get(token.norm.lower(), [])
+                kind: Kind = "person"
+                if len(matches) == 1 and self._complete_name(matches[0], tokens, k):
+                    continue
+            elif k and tokens[k - 1].lower == "the":
+                matches = by_head.get(token.norm.lower(), [])
+                kind = "org"
+            else:
+                continue
+            if len(matches) == 1:
+                entity = matches[0]
+                covered = any(m.start <= token.start < m.end for m in entity.mentions)
+                if not covered:
+                    self.add(kind, entity.name, sentence, (token.start, token.end))
+
+    def _complete_name(self, person: Entity, tokens: list[Token], k: int) -> bool:
+        """ "Donald Trump" after "President Trump": the full name is the person's name."""
+        if " " in person.name or k == 0 or not tokens[k - 1].is_cap:
+            return False
+        full = tokens[k - 1 : k + 1]
+        if gap_text(self.doc, full[0], full[1]).strip() or not valid_name(full, self.doc):
+            return False
+        del self.entities[("person", person.name.lower())]
+        person.name = name_span(self.doc, full)
+        self.entities[("person", person.name.lower())] = person
+        sentence = next(s for s in self.doc.sentences if s.start <= full[0].start < s.end)
+        self.add("person", person.name, sentence, (full[0].start, full[1].end))
+        return True
+
+    def name_countries(self) -> None:
+        """Call a country what the article calls it most ("Britain", "U.S."), not a demonym."""
+        for entity in self.entities.values():
+            if entity.kind != "country":
+                continue
+            forms = Counter(
+                self.doc.text[m.start : m.end]
+                for m in entity.mentions
+                if self.doc.text[m.start : m.end].lower() in COUNTRY_NAMES
+            )
+            if forms:
+                entity.name = forms.most_common(1)[0][0]
+
+
+def find_cast(doc: Doc) -> Cast:
+    """People, organisations and countries of ``doc`` with every mention."""
+    builder = _Builder(doc)
+    for sentence in doc.sentences:
+        builder.scan_full_names(sentence)
+    builder.merge_short_names()
+    builder.recurring_names()
+    for sentence in doc.sentences:
+        builder.scan_short_mentions(sentence)
+    builder.name_countries()
+    for mentions in builder.by_sentence.values():
+        mentions.sort(key=lambda pair: pair[0].start)
+    return Cast(entities=list(builder.entities.values()), by_sentence=builder.by_sentence)

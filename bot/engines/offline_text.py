@@ -1,0 +1,317 @@
+"""Text preparation for the offline engine: clean lines, sentences with offsets, tokens.
+
+Every sentence is ``text[start:end]`` of the article, so evidence taken from one is a
+verbatim quote. Page furniture ("Related Stories", bare domains, banners) and headline
+lines never become sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.engines.offline_lexicon import JUNK_PHRASES, STOPWORDS, TERMINATORS, wordset
+
+# Latin terminal punctuation (closing quotes/brackets may follow), and CJK/Indic enders
+# that need no space after them.
+_LATIN_END = re.compile(r"(?:[.!?]+|…)[\"'”’»)\]]*(?=\s|$)")
+_OTHER_END = re.compile(r"[。！？।؟۔]+[」』”’)）\"']*")
+_TERMINAL_CHARS = ".!?…。！？।؟۔"
+_CLOSERS = "\"'”’»)]」』）"
+_OPENERS = "\"'“‘«([{「『（"
+_TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|\d+(?:[.,]\d+)+|[^\W_]+(?:['’\-+][^\W_]+)*")
+_POSSESSIVE = re.compile(r"['’]s?$")
+_WRAP_MIN_CHARS = 35
+# "BERLIN, Dec 13 (Reuters) - " or "NEW DELHI: " before a story's first sentence.
+_DATELINE = re.compile(
+    r"(?:[A-Z][A-Z.'’ -]{2,}(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*"
+    r"(?:\((?:Reuters|AP|AFP|PTI|IANS|ANI|Bloomberg|dpa|Xinhua|UNI)\))?|"
+    r"\((?:Reuters|AP|AFP|PTI|IANS|ANI|Bloomberg|dpa|Xinhua|UNI)\))\s*[-–—:]\s+(?=[A-Z“\"‘'])"
+)
+_URLISH = re.compile(r"^(?:https?://|www\.)\S*$|^[\w-]+(?:\.[\w-]+)+(?:/\S*)?$", re.I)
+
+# Abbreviations whose period never ends a sentence, and ones that may.
+_NEVER_END = wordset(
+    "mr mrs ms mx dr prof sr st gen col lt sgt capt cmdr adm maj gov sen rep rev hon pres "
+    "amb supt insp fr messrs mme mlle atty det brig cpl pvt no nos vol vs fig dept univ "
+    "approx est mt ave blvd rd cf ca"
+)
+_MAY_END = wordset("etc inc ltd co corp jr bros jan feb mar apr jun jul aug sep sept oct nov dec")
+_SENTENCE_OPENERS = wordset(
+    "the this that these those there their they he she it its we i you your our my his her "
+    "but and or so yet however in on at as for if when while after before since although a an "
+    "what why how who where meanwhile still also then now some many most both each one another "
+    "such no not later earlier today yesterday tomorrow"
+)
+
+
+class Token:
+    """One word of a sentence with absolute offsets into the article text."""
+
+    __slots__ = ("end", "is_cap", "lower", "norm", "possessive", "start", "text")
+
+    def __init__(self, text: str, start: int, end: int) -> None:
+        self.text = text
+        self.start = start
+        self.end = end
+        #: The word without a possessive ending ("Trump’s" -> "Trump").
+        self.norm = (_POSSESSIVE.sub("", text) or text) if len(text) > 2 else text
+        self.possessive = self.norm != text
+        self.is_cap = text[0].isupper()
+        self.lower = self.norm.lower()
+
+    def __repr__(self) -> str:
+        return f"Token({self.text!r}, {self.start}, {self.end})"
+
+
+@dataclass
+class Sentence:
+    """A content sentence: ``doc.text[start:end]``."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+    #: Ends with terminal punctuation (a standfirst line may not).
+    terminal: bool
+    paragraph: int
+    tokens: list[Token] = field(default_factory=list)
+
+    def words(self) -> list[str]:
+        return [t.lower for t in self.tokens]
+
+
+@dataclass
+class Doc:
+    """The article text reduced to what the heuristics read."""
+
+    text: str
+    title: str | None
+    sentences: list[Sentence]
+    #: Words seen in lower case in the prose: a capitalised form of one is a common word.
+    lower_vocab: frozenset[str]
+
+
+def _norm_line(line: str) -> str:
+    return " ".join(re.findall(r"\w+", line.lower()))
+
+
+def is_junk_line(line: str) -> bool:
+    """Page furniture: related-story headers, banners, share prompts, bare domains."""
+    stripped = line.strip().strip("|•·-–—*#>").strip()
+    if not stripped:
+        return True
+    if _URLISH.match(stripped):
+        return True
+    low = stripped.lower()
+    words = low.split()
+    return len(words) <= 12 and any(phrase in low for phrase in JUNK_PHRASES)
+
+
+def _is_terminator(line: str) -> bool:
+    low = _norm_line(line)
+    return any(low == term or low.startswith(term + " ") for term in TERMINATORS)
+
+
+def _ends_terminal(line: str) -> bool:
+    return line.rstrip().rstrip(_CLOSERS)[-1:] in tuple(_TERMINAL_CHARS)
+
+
+def _is_prose_line(line: str) -> bool:
+    """A line that reads as a sentence rather than a heading or label."""
+    stripped = line.strip()
+    if _ends_terminal(stripped):
+        # CJK text has no spaces: judge it by length instead of words.
+        return len(stripped.split()) >= 3 or len(stripped) >= 12
+    words = stripped.split()
+    if len(words) < 10:
+        return False
+    # A Title Case line is a headline even when long.
+    caps = sum(1 for w in words if w[:1].isupper())
+    return caps / len(words) < 0.6
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line without its surrounding spaces; a blank line is empty."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.split("\n"):
+        if line.strip():
+            lead = len(line) - len(line.lstrip())
+            spans.append((pos + lead, pos + len(line.rstrip())))
+        else:
+            spans.append((pos, pos))
+        pos += len(line) + 1
+    return spans
+
+
+def _blocks(text: str) -> list[list[tuple[int, int]]]:
+    """Non-blank line spans grouped by the blank lines between them."""
+    blocks: list[list[tuple[int, int]]] = [[]]
+    for start, end in _lines(text):
+        if start == end:
+            if blocks[-1]:
+                blocks.append([])
+        else:
+            blocks[-1].append((start, end))
+    return [block for block in blocks if block]
+
+
+def _is_wrapped(text: str, block: list[tuple[int, int]]) -> bool:
+    """Hard-wrapped prose: most lines are long and stop mid-sentence."""
+    inner = block[:-1]
+    if len(inner) < 2:
+        return False
+    broken = sum(1 for s, e in inner if e - s >= _WRAP_MIN_CHARS and not _ends_terminal(text[s:e]))
+    return broken * 2 >= len(inner)
+
+
+def _paragraphs(text: str, title: str | None) -> list[tuple[int, int]]:
+    """Prose paragraphs as spans; headline repeats, junk and everything after a
+    'Related Stories' header are dropped. Wrapped lines are joined."""
+    title_norm = _norm_line(title) if title else None
+    paragraphs: list[tuple[int, int]] = []
+
+    def flush(span: tuple[int, int] | None) -> None:
+        if span and _is_prose_line(text[span[0] : span[1]]):
+            paragraphs.append(span)
+
+    for block in _blocks(text):
+        if _is_wrapped(text, block):
+            kept = [(s, e) for s, e in block if not is_junk_line(text[s:e])]
+            if kept:
+                flush((kept[0][0], kept[-1][1]))
+            continue
+        current: tuple[int, int] | None = None
+        for start, end in block:
+            line = text[start:end]
+            if paragraphs and _is_terminator(line):
+                flush(current)
+                return paragraphs
+            if is_junk_line(line) or (title_norm is not None and _norm_line(line) == title_norm):
+                flush(current)
+                current = None
+            elif (
+                current and line[:1].islower() and not _ends_terminal(text[current[0] : current[1]])
+            ):
+                current = (current[0], end)  # a wrapped line continues the sentence
+            else:
+                flush(current)
+                current = (start, end)
+        flush(current)
+    return paragraphs
+
+
+def _previous_word(text: str, pos: int, floor: int) -> str:
+    match = re.search(r"(\S+)\s*$", text[floor:pos])
+    return match.group(1).lstrip(_OPENERS) if match else ""
+
+
+def _next_word(text: str, pos: int, stop: int) -> str:
+    match = re.match(r"\s*(\S+)", text[pos:stop])
+    return match.group(1).lstrip(_OPENERS) if match else ""
+
+
+def _latin_break(text: str, match: re.Match[str], start: int, stop: int) -> bool:
+    """Whether terminal punctuation ``match`` ends a sentence (abbreviations don't)."""
+    following = _next_word(text, match.end(), stop)
+    if not following:
+        return True
+    if following[0].islower():
+        return False
+    if not match.group().startswith(".") or match.group().startswith(".."):
+        return True
+    word = _previous_word(text, match.start(), start).rstrip(".")
+    low = word.lower()
+    bare = following.rstrip(_CLOSERS + ".,;:!?").lower()
+    if low in _NEVER_END:
+        return False
+    initial = len(word) == 1 and word.isalpha()
+    initialism = bool(re.fullmatch(r"(?:[^\W\d_]\.)+[^\W\d_]", word))
+    if initial or initialism or low in _MAY_END:
+        return bare in _SENTENCE_OPENERS
+    return True
+
+
+def split_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans inside ``text[start:end]``, each stripped of surrounding space."""
+    cuts: set[int] = set()
+    for match in _LATIN_END.finditer(text, start, end):
+        if _latin_break(text, match, start, end):
+            cuts.add(match.end())
+    for match in _OTHER_END.finditer(text, start, end):
+        cuts.add(match.end())
+    spans: list[tuple[int, int]] = []
+    pos = start
+    for cut in [*sorted(cuts), end]:
+        piece = text[pos:cut]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((pos + lead, pos + len(piece.rstrip())))
+        pos = cut
+    return spans
+
+
+def tokenize(text: str, offset: int = 0) -> list[Token]:
+    """Words of ``text`` with offsets shifted by ``offset``."""
+    return [Token(m.group(), m.start() + offset, m.end() + offset) for m in _TOKEN.finditer(text)]
+
+
+def detect_title(text: str) -> str | None:
+    """The first line when it reads as a headline (short, no closing period)."""
+    for start, end in _lines(text):
+        line = text[start:end]
+        if start == end:
+            continue
+        if is_junk_line(line) or _ends_terminal(line) or len(line.split()) > 20:
+            return None
+        return line
+    return None
+
+
+def prepare(text: str, title: str | None) -> Doc:
+    """Split ``text`` into content sentences with tokens."""
+    title = title or detect_title(text)
+    found: list[tuple[int, int, int]] = []
+    for p_index, (p_start, p_end) in enumerate(_paragraphs(text, title)):
+        for s_start, s_end in split_spans(text, p_start, p_end):
+            dateline = _DATELINE.match(text, s_start, s_end)
+            if dateline and len(text[dateline.end() : s_end].split()) >= 3:
+                s_start = dateline.end()
+            if not is_junk_line(text[s_start:s_end]):
+                found.append((s_start, s_end, p_index))
+    # A standfirst line is often repeated as a body sentence: keep one copy, the
+    # punctuated one when there is one.
+    chosen: dict[str, tuple[int, int, int]] = {}
+    for span in found:
+        key = _norm_line(text[span[0] : span[1]])
+        if not key:
+            continue
+        if key not in chosen or (
+            _ends_terminal(text[span[0] : span[1]])
+            and not _ends_terminal(text[chosen[key][0] : chosen[key][1]])
+        ):
+            chosen[key] = span
+    sentences: list[Sentence] = []
+    for s_start, s_end, p_index in sorted(chosen.values()):
+        body = text[s_start:s_end]
+        sentences.append(
+            Sentence(
+                index=len(sentences),
+                start=s_start,
+                end=s_end,
+                text=body,
+                terminal=_ends_terminal(body),
+                paragraph=p_index,
+                tokens=tokenize(body, s_start),
+            )
+        )
+    lower_vocab = frozenset(
+        t.norm for s in sentences for t in s.tokens if t.norm[:1].islower() and t.norm.isalpha()
+    )
+    return Doc(text=text, title=title, sentences=sentences, lower_vocab=lower_vocab)
+
+
+def content_words(sentence: Sentence) -> list[str]:
+    """Lower-case words of a sentence that carry meaning (no stopwords, no numbers)."""
+    return [w for w in sentence.words() if w not in STOPWORDS and not w[0].isdigit() and len(w) > 1]
