@@ -1,0 +1,197 @@
+"""The brief pipeline: source -> article -> (cache) -> engine -> grounding -> store.
+
+The one service both the CLI and the Slack bot call. Only ``load_article`` and the
+engine touch the network; everything else is plain functions over plain data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from bot import metrics
+from bot.config import Settings
+from bot.engines import Engine, EngineName, make_engine
+from bot.errors import BriefbotError, ModelError, QuotaError
+from bot.grounding import ground_brief
+from bot.ingest import load_article
+from bot.models import Article, Brief, Source
+from bot.store import Store, cache_key
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BriefResult:
+    brief: Brief
+    article: Article
+    cache_key: str
+
+
+def describe_source(source: Source, *, limit: int = 80) -> str:
+    """A short human label for a source: its link label, URL, file name, or first words."""
+    if source.label:
+        text = source.label
+    elif source.kind == "file":
+        text = PurePath(source.value).name
+    else:
+        text = " ".join(source.value.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class BriefService:
+    """Turns sources into grounded, cached briefs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None,
+        engine_name: EngineName | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.engine: Engine = make_engine(settings, engine_name)
+        self._offline: Engine | None = self.engine if self.engine.name == "offline" else None
+
+    def _offline_engine(self) -> Engine:
+        if self._offline is None:
+            self._offline = make_engine(self.settings, "offline")
+        return self._offline
+
+    def _version(self) -> str:
+        """What invalidates cached briefs: the engine's prompt or algorithm version."""
+        if self.engine.name == "openai":
+            from bot.prompting import prompt_version
+
+            return prompt_version()
+        return str(getattr(self.engine, "version", "1"))
+
+    def key_for(self, article: Article) -> str:
+        from bot.render import template_version
+
+        return cache_key(
+            url=article.canonical_url or article.final_url or article.url,
+            content_hash=article.content_hash,
+            engine=self.engine.name,
+            model=self.settings.model if self.engine.name == "openai" else None,
+            prompt_version=self._version(),
+            template_version=template_version(self.settings.template_dir),
+        )
+
+    async def brief(
+        self,
+        source: Source,
+        *,
+        use_cache: bool = True,
+        team: str | None = None,
+        channel: str | None = None,
+        progress: Progress | None = None,
+    ) -> BriefResult:
+        """Read the source and brief it; BriefbotError subclasses carry user-safe messages."""
+        timer = metrics.LoadTimer(progress)
+        try:
+            article = await load_article(source, self.settings, progress=timer.progress)
+        except BriefbotError as exc:
+            metrics.record_brief(exc.code)
+            raise
+        timer.observe(source.kind)
+        return await self.brief_article(
+            article, use_cache=use_cache, team=team, channel=channel, progress=progress
+        )
+
+    async def brief_article(
+        self,
+        article: Article,
+        *,
+        use_cache: bool = True,
+        team: str | None = None,
+        channel: str | None = None,
+        progress: Progress | None = None,
+    ) -> BriefResult:
+        key = self.key_for(article)
+        if use_cache and self.store is not None:
+            cached = await asyncio.to_thread(self.store.get_brief, key)
+            if cached is not None:
+                log.info("brief cache hit", extra={"cache_key": key})
+                await self._record(key, cached, article, team=team, channel=channel)
+                metrics.record_brief("cached")
+                return BriefResult(brief=cached, article=article, cache_key=key)
+
+        if progress:
+            progress(f"Briefing with the {self.engine.name} engine…")
+        fallback_reason: str | None = None
+        started = time.perf_counter()
+        try:
+            draft = await self.engine.brief(article)
+        except (ModelError, QuotaError) as exc:
+            if self.engine.name == "offline" or not self.settings.offline_fallback:
+                metrics.record_brief(exc.code)
+                raise
+            log.warning("model failed, falling back to offline engine: %s", exc)
+            fallback_reason = str(exc)
+            draft = await self._offline_engine().brief(article)
+            draft.meta.fallback_reason = fallback_reason
+        except BriefbotError as exc:
+            metrics.record_brief(exc.code)
+            raise
+        metrics.observe_stage("model", time.perf_counter() - started)
+
+        brief = ground_brief(draft, article.text, keep_unverified=self.settings.keep_unverified)
+        brief.title = brief.title or article.title
+        brief.url = brief.url or article.final_url or article.url
+        m = brief.meta
+        log.info(
+            "brief written",
+            extra={
+                "engine": m.engine,
+                "model": m.model,
+                "llm_calls": m.llm_calls,
+                "tokens_in": m.tokens_in,
+                "tokens_out": m.tokens_out,
+                "cost_usd": m.cost_usd,
+                "dropped_unverified": m.dropped_unverified,
+            },
+        )
+        # A fallback brief is not what the configured engine would write: log it but don't
+        # cache it, so the model's brief replaces it once the model is back.
+        await self._record(
+            key, brief, article, team=team, channel=channel, cache=fallback_reason is None
+        )
+        metrics.record_brief("fallback" if fallback_reason else "ok")
+        metrics.record_usage(
+            m.model or m.engine, tokens_in=m.tokens_in, tokens_out=m.tokens_out,
+            calls=m.llm_calls, cost=m.cost_usd,
+        )  # fmt: skip
+        return BriefResult(brief=brief, article=article, cache_key=key)
+
+    async def _record(
+        self,
+        key: str,
+        brief: Brief,
+        article: Article,
+        *,
+        team: str | None,
+        channel: str | None,
+        cache: bool = True,
+    ) -> None:
+        """Log every delivered brief (history, digests, usage) and cache fresh ones."""
+        if self.store is None:
+            return
+        await asyncio.to_thread(
+            self.store.put_brief,
+            key,
+            brief,
+            url=brief.url,
+            title=brief.title,
+            team=team,
+            channel=channel,
+            article_text=article.text,
+            cache=cache,
+        )

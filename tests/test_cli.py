@@ -1,0 +1,147 @@
+"""The real `briefbot` entry point, run as a user runs it: a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "examples" / "sample-article.txt"
+
+
+def briefbot(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items()}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("briefbot: error:")]
+    assert len(errors) == 1, proc.stderr
+    for word in words:
+        assert word.lower() in errors[0].lower(), errors[0]
+
+
+def test_installed_script_runs(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("briefbot")
+    assert script.exists(), "the briefbot console script is not installed in this environment"
+    proc = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("briefbot ")
+
+
+def test_help_is_useful(tmp_path: Path) -> None:
+    proc = briefbot("--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    for word in ("extract", "brief", "serve", ".env"):
+        assert word in proc.stdout
+    proc = briefbot("extract", "--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "--format" in proc.stdout and "stdin" in proc.stdout
+    proc = briefbot("brief", "--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    for word in ("--engine", "--model", "--no-cache", "markdown", "json"):
+        assert word in proc.stdout
+
+
+def test_no_command_prints_usage(tmp_path: Path) -> None:
+    proc = briefbot(cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "usage:" in proc.stderr
+
+
+def test_extract_file_as_text_and_json(tmp_path: Path) -> None:
+    proc = briefbot("extract", str(SAMPLE), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Delgado" in proc.stdout
+    assert "Related Stories" not in proc.stdout
+    proc = briefbot("-q", "extract", str(SAMPLE), "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    for key in ("url", "final_url", "title", "author", "date", "site", "text"):
+        assert key in data
+    assert data["title"].startswith("Port talks resume")
+    assert proc.stderr == ""
+
+
+def test_extract_from_stdin(tmp_path: Path) -> None:
+    proc = briefbot("-q", "extract", "-", stdin=SAMPLE.read_text(), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Halvorsen" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("ftp://example.com/file.txt", ["http"]),
+        ("file:///etc/passwd", ["http"]),
+        ("http://169.254.169.254/latest/meta-data/", ["private"]),
+        ("missing-file.pdf", ["missing-file.pdf"]),
+    ],
+)
+def test_bad_sources_are_one_line_errors(tmp_path: Path, source: str, words: list[str]) -> None:
+    proc = briefbot("extract", source, cwd=tmp_path)
+    assert_one_line_error(proc, *words)
+
+
+def test_invalid_setting_is_one_line(tmp_path: Path) -> None:
+    proc = briefbot("extract", str(SAMPLE), env={"BRIEFBOT_FETCH_TIMEOUT": "soon"}, cwd=tmp_path)
+    assert_one_line_error(proc, "BRIEFBOT_FETCH_TIMEOUT")
+
+
+def test_one_bad_source_does_not_lose_the_others(tmp_path: Path) -> None:
+    proc = briefbot("-q", "extract", "gopher://x.example/", str(SAMPLE), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "Delgado" in proc.stdout
+    assert_one_line_error(proc, "gopher")
+
+
+def test_brief_offline_markdown_then_cached_json(tmp_path: Path) -> None:
+    proc = briefbot("brief", str(SAMPLE), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for heading in ("Participants", "Topics", "Tensions", "Next steps"):
+        assert heading in out
+    assert "Delgado" in out and "offline" in out.lower()
+    assert "Related Stories" not in out and "Harbour Daily" not in out
+    # Progress goes to stderr, never stdout.
+    assert "Briefing" in proc.stderr
+
+    proc = briefbot("-q", "brief", str(SAMPLE), "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    brief = json.loads(proc.stdout)
+    assert brief["meta"]["engine"] == "offline"
+    assert brief["meta"]["cached"] is True
+    for key in ("title", "url", "summary", "participants", "topics", "tensions", "next_steps"):
+        assert key in brief
+
+    proc = briefbot("-q", "brief", str(SAMPLE), "--format", "json", "--no-cache", cwd=tmp_path)
+    assert json.loads(proc.stdout)["meta"]["cached"] is False
+
+
+def test_brief_slack_format_is_block_kit(tmp_path: Path) -> None:
+    proc = briefbot("-q", "brief", str(SAMPLE), "--format", "slack", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    messages = json.loads(proc.stdout)
+    assert messages and all("blocks" in m and "text" in m for m in messages)
+    assert all(len(m["blocks"]) <= 50 for m in messages)
