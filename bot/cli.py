@@ -50,9 +50,7 @@ def _build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"briefbot {__version__}")
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress messages on stderr"
-    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
     parser.add_argument(
         "--debug", action="store_true", help="verbose logs on stderr (secrets are never logged)"
     )
@@ -214,7 +212,9 @@ async def _extract(args: argparse.Namespace, settings: Settings) -> int:
         else:
             _print_article_text(article)
     if args.format == "json" and outputs:
-        print(json.dumps(outputs[0] if len(outputs) == 1 else outputs, indent=2, ensure_ascii=False))
+        print(
+            json.dumps(outputs[0] if len(outputs) == 1 else outputs, indent=2, ensure_ascii=False)
+        )
     return EXIT_ERROR if failures else 0
 
 

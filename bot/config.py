@@ -70,7 +70,9 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = _env("BRIEFBOT_CHUNK_OVERLAP", 200, ge=0)
     keep_unverified: bool = _env("BRIEFBOT_KEEP_UNVERIFIED", False)
     offline_fallback: bool = _env("BRIEFBOT_OFFLINE_FALLBACK", True)
-    prices: dict[str, ModelPrice] = _env("BRIEFBOT_PRICES", default_factory=lambda: dict(DEFAULT_PRICES))
+    prices: dict[str, ModelPrice] = _env(
+        "BRIEFBOT_PRICES", default_factory=lambda: dict(DEFAULT_PRICES)
+    )
     template_dir: Path | None = _env("BRIEFBOT_TEMPLATE_DIR")
     language: str = _env("BRIEFBOT_LANGUAGE", "en")
 

@@ -66,11 +66,14 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        if getattr(record, "job_id", None):
-            data["job_id"] = record.job_id
+        job_id = getattr(record, "job_id", None)
+        if job_id:
+            data["job_id"] = job_id
         for key, value in vars(record).items():
             if key not in _STANDARD and key != "job_id" and not key.startswith("_"):
-                data[key] = value if isinstance(value, (int, float, bool, type(None))) else str(value)
+                data[key] = (
+                    value if isinstance(value, (int, float, bool, type(None))) else str(value)
+                )
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
