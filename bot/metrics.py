@@ -1,0 +1,337 @@
+"""Prometheus metrics, /healthz, /readyz and /metrics for the bot.
+
+Every metric lives in :data:`REGISTRY`, our own CollectorRegistry rather than
+prometheus-client's global one, so importing a library that registers its own metrics
+can't clash with ours and tests read exactly what Briefbot recorded.
+
+Who records what:
+
+- ``bot.service.BriefService``: briefs by outcome, fetch/extract/model stage times,
+  tokens, calls and estimated cost by model;
+- the Slack runner: jobs queued and in flight (:func:`watch_jobs`), Web API call times as
+  the ``post`` stage (:func:`slack_trace_config` on its aiohttp session);
+- the digest runner: :func:`record_digest` with each run's status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import TraceRequestEndParams, web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from bot import __version__
+from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+Readiness = Callable[[], Awaitable[dict[str, bool]]]
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+#: Outcomes besides error kinds (BriefbotError.code: fetch_failed, no_text, ...).
+OUTCOMES = ("ok", "cached", "fallback")
+STAGES = ("fetch", "extract", "model", "post")
+#: Seconds: from a cached extract (ms) to a long map-reduce brief (minutes).
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
+#: Slack Web API methods whose time counts as the ``post`` stage.
+_POST_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.delete"})
+
+info = Gauge("briefbot_info", "Always 1; the version label says which Briefbot runs.",
+             ["version"], registry=REGISTRY)  # fmt: skip
+briefs = Counter(
+    "briefbot_briefs", "Briefs by outcome: ok, cached, fallback (offline brief after a model "
+    "failure) or the error kind (fetch_failed, no_text, model_unavailable, ...).",
+    ["outcome"], registry=REGISTRY,
+)  # fmt: skip
+stage_seconds = Histogram(
+    "briefbot_stage_seconds", "Time spent per stage: fetch, extract, model, post (one Slack "
+    "chat.* call).", ["stage"], buckets=_BUCKETS, registry=REGISTRY,
+)  # fmt: skip
+tokens = Counter("briefbot_model_tokens", "Model tokens by model and direction (in, out).",
+                 ["model", "direction"], registry=REGISTRY)  # fmt: skip
+model_calls = Counter("briefbot_model_calls", "Model calls by model.", ["model"],
+                      registry=REGISTRY)  # fmt: skip
+cost_usd = Counter(
+    "briefbot_model_cost_usd", "Estimated model spend in US dollars (BRIEFBOT_PRICES), by model.",
+    ["model"], registry=REGISTRY,
+)  # fmt: skip
+jobs_queued = Gauge("briefbot_jobs_queued", "Slack jobs waiting to run.", registry=REGISTRY)
+jobs_in_flight = Gauge("briefbot_jobs_in_flight", "Slack jobs running now.", registry=REGISTRY)
+digest_runs = Counter("briefbot_digest_runs", "Digest runs by status (posted, empty, skipped, "
+                      "failed, taken).", ["status"], registry=REGISTRY)  # fmt: skip
+
+info.labels(version=__version__).set(1)
+# Known label values start at 0, so rate() and alerts work before the first event.
+for _outcome in OUTCOMES:
+    briefs.labels(outcome=_outcome)
+for _stage in STAGES:
+    stage_seconds.labels(stage=_stage)
+
+
+# --- recording ---------------------------------------------------------------------------
+
+
+def record_brief(outcome: str) -> None:
+    """Count one brief: ok, cached, fallback, or a BriefbotError code."""
+    briefs.labels(outcome=outcome).inc()
+
+
+def observe_stage(stage: str, seconds: float) -> None:
+    stage_seconds.labels(stage=stage).observe(max(0.0, seconds))
+
+
+@contextmanager
+def timed(stage: str) -> Iterator[None]:
+    """Observe the block's wall time as ``stage`` when it finishes without an exception."""
+    started = time.perf_counter()
+    yield
+    observe_stage(stage, time.perf_counter() - started)
+
+
+class LoadTimer:
+    """Splits ``load_article``'s time into the fetch and extract stages.
+
+    ``load_article`` reports progress once before fetching a link and once more when the
+    page is in and extraction starts; :attr:`progress` notes when each message came, so
+    the split needs no timing code inside ingest. Pasted text and local files are read
+    without a network fetch, so all their time is extract.
+    """
+
+    def __init__(self, progress: Callable[[str], None] | None = None) -> None:
+        self._forward = progress
+        self._started = time.perf_counter()
+        self._marks: list[float] = []
+
+    def progress(self, message: str) -> None:
+        self._marks.append(time.perf_counter())
+        if self._forward is not None:
+            self._forward(message)
+
+    def observe(self, source_kind: str) -> None:
+        """Record the stages of a load that just succeeded."""
+        now = time.perf_counter()
+        if source_kind != "url":
+            observe_stage("extract", now - self._started)
+        elif len(self._marks) >= 2:
+            observe_stage("fetch", self._marks[1] - self._started)
+            observe_stage("extract", now - self._marks[1])
+        else:  # no "reading" message: count it all as fetch rather than guess
+            observe_stage("fetch", now - self._started)
+
+
+def record_usage(model: str, *, tokens_in: int, tokens_out: int, calls: int, cost: float) -> None:
+    """Add one brief's model usage (skip briefs that made no model call)."""
+    if not (calls or tokens_in or tokens_out):
+        return
+    tokens.labels(model=model, direction="in").inc(max(0, tokens_in))
+    tokens.labels(model=model, direction="out").inc(max(0, tokens_out))
+    model_calls.labels(model=model).inc(max(0, calls))
+    cost_usd.labels(model=model).inc(max(0.0, cost))
+
+
+def record_digest(status: str) -> None:
+    """Count one digest run by its RunResult.status."""
+    digest_runs.labels(status=status).inc()
+
+
+@contextmanager
+def track_job() -> Iterator[None]:
+    """Count the block as one job in flight (for workers that don't use :func:`watch_jobs`)."""
+    jobs_in_flight.inc()
+    try:
+        yield
+    finally:
+        jobs_in_flight.dec()
+
+
+def watch_jobs(*, queued: Callable[[], float], in_flight: Callable[[], float]) -> None:
+    """Read the job gauges from these callables at each scrape (the queue is the truth)."""
+    _job_sources.update(queued=queued, in_flight=in_flight)
+
+
+def unwatch_jobs() -> None:
+    """Stop reading the job gauges from callables (at shutdown, before the queue closes)."""
+    _job_sources.clear()
+
+
+_job_sources: dict[str, Callable[[], float]] = {}
+
+
+def _refresh_job_gauges() -> None:
+    for name, gauge in (("queued", jobs_queued), ("in_flight", jobs_in_flight)):
+        source = _job_sources.get(name)
+        if source is None:
+            continue
+        try:
+            gauge.set(source())
+        except Exception as exc:  # a closed queue must not break the scrape
+            log.warning("metrics: can't read jobs %s: %s", name, exc)
+
+
+def slack_trace_config() -> aiohttp.TraceConfig:
+    """An aiohttp trace config that times chat.* Web API calls as the ``post`` stage.
+
+    Pass it to the aiohttp session the Slack client uses:
+    ``aiohttp.ClientSession(trace_configs=[metrics.slack_trace_config()])``.
+    """
+
+    async def start(
+        session: aiohttp.ClientSession,
+        ctx: SimpleNamespace,
+        params: aiohttp.TraceRequestStartParams,
+    ) -> None:
+        ctx.started = time.perf_counter()
+
+    async def end(
+        session: aiohttp.ClientSession, ctx: SimpleNamespace, params: TraceRequestEndParams
+    ) -> None:
+        method = params.url.path.rstrip("/").rsplit("/", 1)[-1]
+        if method in _POST_METHODS:
+            observe_stage("post", time.perf_counter() - ctx.started)
+
+    config = aiohttp.TraceConfig()
+    config.on_request_start.append(start)
+    config.on_request_end.append(end)
+    return config
+
+
+def metrics_text() -> bytes:
+    """Every metric in the Prometheus text format."""
+    _refresh_job_gauges()
+    return generate_latest(REGISTRY)
+
+
+# --- health and readiness ----------------------------------------------------------------
+
+
+def database_check(path: str) -> Callable[[], Awaitable[bool]]:
+    """Readiness: the SQLite file exists, opens read-write, and is migrated."""
+    from bot.store.migrations import MIGRATIONS
+
+    def probe() -> bool:
+        if path == ":memory:":
+            return True
+        try:
+            # mode=rw: a deleted database must fail, not be re-created empty.
+            conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=2.0)
+        except sqlite3.Error:
+            return False
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            return version >= len(MIGRATIONS)
+        except sqlite3.Error:
+            return False
+        finally:
+            conn.close()
+
+    async def check() -> bool:
+        return await asyncio.to_thread(probe)
+
+    return check
+
+
+def slack_check(client: AsyncWebClient, *, ttl: float = 15.0) -> Callable[[], Awaitable[bool]]:
+    """Readiness: Slack answers auth.test with our token (a success is reused for ``ttl`` s)."""
+    last_ok = -float("inf")
+
+    async def check() -> bool:
+        nonlocal last_ok
+        if time.monotonic() - last_ok < ttl:
+            return True
+        try:
+            await client.auth_test()
+        except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+            log.warning("readiness: Slack auth.test failed: %s", type(exc).__name__)
+            return False
+        last_ok = time.monotonic()
+        return True
+
+    return check
+
+
+def readiness(**checks: Callable[[], Awaitable[bool]]) -> Readiness:
+    """Combine named checks into the ``ready`` callable /readyz runs (concurrently)."""
+
+    async def ready() -> dict[str, bool]:
+        names = list(checks)
+        results = await asyncio.gather(*(checks[n]() for n in names), return_exceptions=True)
+        return {n: r is True for n, r in zip(names, results, strict=True)}
+
+    return ready
+
+
+def add_health_routes(app: web.Application, *, ready: Readiness) -> None:
+    """Add GET /healthz (liveness), /readyz (``ready`` checks) and /metrics to ``app``."""
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(request: web.Request) -> web.Response:
+        try:
+            checks = await ready()
+        except Exception:
+            log.exception("readiness checks raised")
+            checks = {"checks": False}
+        failed = sorted(name for name, ok in checks.items() if not ok)
+        body: dict[str, Any] = {"status": "fail" if failed else "ok", "checks": checks}
+        if failed:
+            body["failed"] = failed
+        return web.Response(
+            text=json.dumps(body), status=503 if failed else 200, content_type="application/json"
+        )
+
+    async def metrics(request: web.Request) -> web.Response:
+        # Rendered on the loop: gauge callbacks read the job queue's loop-owned connection.
+        return web.Response(body=metrics_text(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+
+
+async def _always_ready() -> dict[str, bool]:
+    return {}
+
+
+async def start_metrics_server(
+    host: str, port: int, ready: Readiness | None = None
+) -> web.AppRunner:
+    """Serve /healthz, /readyz and /metrics on ``host:port`` (socket mode's side port).
+
+    ``port=0`` picks a free port (``runner.addresses[0][1]``). Call ``await
+    runner.cleanup()`` to stop it.
+    """
+    app = web.Application()
+    add_health_routes(app, ready=ready or _always_ready)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError(
+            f"Can't serve metrics on {host}:{port} ({exc.strerror or exc}).",
+            hint="Pick a free port with BRIEFBOT_METRICS_PORT, or 0 to turn the side port off.",
+        ) from None
+    return runner
