@@ -14,10 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Settings
-from bot.digest.render import build_digest_messages, render_json, render_markdown
-from bot.digest.runner import preview, run_due
 from bot.errors import ConfigError
-from bot.store import Store
 
 EXIT_ERROR = 1
 
@@ -69,6 +66,11 @@ def _client(settings: Settings, *, required: bool) -> Any:
 
 
 async def _preview(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here, not at the top: the parser is built on every `briefbot` start.
+    from bot.digest.render import build_digest_messages, render_json, render_markdown
+    from bot.digest.runner import preview
+    from bot.store import Store
+
     client = _client(settings, required=False)  # only for permalinks, when a token is set
     with Store.open(settings.database_url) as store:
         digest = await preview(
@@ -85,6 +87,9 @@ async def _preview(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_due(settings: Settings) -> int:
+    from bot.digest.runner import run_due
+    from bot.store import Store
+
     client = _client(settings, required=True)
     with Store.open(settings.database_url) as store:
         results = await run_due(settings, store, client, now=datetime.now(UTC))

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.config import Settings
 from bot.digest.compose import Digest, assemble
 from bot.digest.gather import Gathered, gather_articles
@@ -239,7 +240,9 @@ async def run_now(
     local = now.astimezone(sub.zone) if sub else now
     # Its own identity (the moment asked): it never takes the morning's slot.
     slot = Slot(team, channel, local.date(), local.time(), now, manual=True)
-    return await run_slot(settings, store, client, slot=slot, sub=sub, now=now)
+    result = await run_slot(settings, store, client, slot=slot, sub=sub, now=now)
+    metrics.record_digest(result.status)
+    return result
 
 
 # --- scheduling ----------------------------------------------------------------------
@@ -300,7 +303,10 @@ async def run_due(
                 return []
 
     batches = await asyncio.gather(*(one(found) for found in subs))
-    return [result for batch in batches for result in batch]
+    results = [result for batch in batches for result in batch]
+    for result in results:
+        metrics.record_digest(result.status)
+    return results
 
 
 def seconds_until_next(

@@ -18,6 +18,7 @@ from typing import Any
 import openai
 from pydantic import ValidationError
 
+from bot import metrics
 from bot.config import Settings
 from bot.digest.compose import DigestArticle, ThemeDraft
 from bot.engines.llm_retry import RetryPolicy, call_with_retries
@@ -156,6 +157,9 @@ async def synthesize(settings: Settings, articles: Sequence[DigestArticle]) -> S
         extra={"event": "llm_usage", "llm_model": settings.model, "llm_calls": calls,
                "tokens_in": tokens_in, "tokens_out": tokens_out, "cost_usd": cost},
     )  # fmt: skip
+    metrics.record_usage(
+        settings.model, tokens_in=tokens_in, tokens_out=tokens_out, calls=calls, cost=cost
+    )
     return Synthesis(
         themes=themes, calls=calls, tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost
     )
