@@ -3,7 +3,7 @@
 Figures (median, min and max over repeats, in milliseconds):
 
 - the port-strike fixture (about 290 words);
-- the three news fixtures run together as one article (about 730 words of prose);
+- the four news fixtures run together as one article (about 1,050 words of prose);
 - the shared India-US sample, when /work/shared/samples/india-us-2plus2.txt exists.
 
 Baseline: a lead-3 "brief" of the same text (``bot.chunking.split_sentences`` and the first
@@ -40,11 +40,11 @@ def _articles() -> list[tuple[str, str]]:
     port = (FIXTURES / "port_strike.txt").read_text(encoding="utf-8")
     combined = "\n\n".join(
         _body((FIXTURES / f"{name}.txt").read_text(encoding="utf-8"))
-        for name in ("port_strike", "steel_merger", "trade_talks")
+        for name in ("port_strike", "steel_merger", "trade_talks", "nurses_dispute")
     )
     articles = [
         (f"port-strike fixture ({len(port.split())} words)", port),
-        (f"three fixtures as one ({len(combined.split())} words)", combined),
+        (f"four fixtures as one ({len(combined.split())} words)", combined),
     ]
     if SHARED_SAMPLE.exists():
         sample = SHARED_SAMPLE.read_text(encoding="utf-8")

@@ -1,7 +1,8 @@
 """The offline engine: extractive briefs that a reader can trust, from text alone.
 
 The fixture articles in tests/fixtures/ were written for these tests: a port strike, a steel
-merger under review, trade talks, a product launch (no people) and a Chinese news item.
+merger under review, trade talks, a product launch (no people), a Chinese news item and a
+nurses' dispute (lower-case titles, unnamed organisations, offers against demands).
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from bot.grounding import ground_brief
 from bot.models import Article, Brief, NextStep, Participant, Tension
 
 FIXTURES = Path(__file__).parent / "fixtures"
-ARTICLES = ["port_strike", "steel_merger", "trade_talks", "solar_pump", "cjk_news"]
+ARTICLES = [
+    "port_strike",
+    "steel_merger",
+    "trade_talks",
+    "solar_pump",
+    "cjk_news",
+    "nurses_dispute",
+]
 JUNK = [
     "related stories",
     "related articles",
@@ -30,6 +38,7 @@ JUNK = [
     "advertisement",
     "share this article",
     "portnews",
+    "healthdesk",
     "newsletter",
     "all rights reserved",
     "trending",
@@ -114,7 +123,7 @@ def test_no_page_furniture_in_any_field(name: str) -> None:
         assert junk not in dumped, junk
 
 
-@pytest.mark.parametrize("name", ["port_strike", "steel_merger", "trade_talks"])
+@pytest.mark.parametrize("name", ["port_strike", "steel_merger", "trade_talks", "nurses_dispute"])
 def test_the_headline_is_the_title_not_a_summary_sentence(name: str) -> None:
     brief, text = brief_of(name)
     headline = text.splitlines()[0]
@@ -255,6 +264,127 @@ def test_trade_talks_countries_ministers_claim_and_commitments() -> None:
     assert (talks.owner, talks.when) == ("Both sides", "on 12 June")
     review = step_with(brief, "Publish a review of the steel quotas")
     assert (review.owner, review.when) == ("Mexico", "by the end of the month")
+
+
+# --- A dispute with unnamed organisations -----------------------------------------------
+
+
+def test_nurses_lower_case_titles_before_names_are_roles() -> None:
+    brief, _ = brief_of("nurses_dispute")
+    assert person(brief, "Amelia Stone").role == "retired judge"
+    assert person(brief, "Oliver Grant").role == "health economist"
+    assert person(brief, "Hannah Price").role == "Opposition spokesperson"
+    assert person(brief, "Tomas Ferreira").role == "Health Minister"
+    # "The union, led by its general secretary Rosa Mendes": the union's general secretary.
+    assert person(brief, "Rosa Mendes").role == "union general secretary"
+
+
+def test_nurses_sentence_initial_organisation_name_is_kept_whole() -> None:
+    brief, _ = brief_of("nurses_dispute")
+    lindqvist = person(brief, "Victor Lindqvist")
+    assert lindqvist.role == "Hospital Managers Association chief executive"
+    names = [p.name for p in brief.participants]
+    assert "Hospital Managers Association" in names
+    assert "Managers Association" not in names
+
+
+def test_nurses_acting_and_described_organisations_are_participants() -> None:
+    brief, _ = brief_of("nurses_dispute")
+    names = [p.name for p in brief.participants]
+    for org in ("Patients Association", "Health Foundation", "Department of Health"):
+        assert org in names
+    # "the nurses' union" has no name of its own but is the main party.
+    assert names[0] == "Nurses' union"
+    # "the hospital managers' association" is the association named elsewhere.
+    assert not any(name.lower().startswith("hospital managers'") for name in names)
+    for false_name in ("Union", "Association", "Monday", "Related Stories", "Health Desk Daily"):
+        assert false_name not in names
+
+
+def test_nurses_tensions_cover_jobs_accusation_criticism_and_pay_gap() -> None:
+    brief, _ = brief_of("nurses_dispute")
+    posts = tension_with(brief, "would cut about 600 nursing posts")
+    assert "Nurses' union" in posts.parties
+    tension_with(brief, "Victor Lindqvist rejected that figure")
+    accused = tension_with(brief, "accuses the union of putting patients at risk")
+    assert {"Hospital Managers Association", "Nurses' union"} <= set(accused.parties)
+    # "the minister" is the one person whose role is minister.
+    criticised = tension_with(brief, "criticised the minister")
+    assert {"Hannah Price", "Tomas Ferreira"} <= set(criticised.parties)
+    gap = tension_with(brief, "offered a 6 per cent rise")
+    assert "while the union is demanding 11 per cent" in gap.description
+    # Calling off strikes is a promise, not a conflict.
+    assert not any("call off" in t.description.lower() for t in brief.tensions)
+
+
+def test_nurses_next_steps_keep_conditions_owners_and_dates() -> None:
+    brief, _ = brief_of("nurses_dispute")
+    meet = step_with(brief, "Meet again to review a revised staffing plan")
+    assert (meet.owner, meet.when) == ("The parties", "on Monday")
+    audit = step_with(brief, "Publish an independent audit of ward closures")
+    assert (audit.owner, audit.when) == ("The department", "by the end of March")
+    truce = step_with(brief, "Call off further strikes if the association withdraws")
+    assert (truce.owner, truce.when) == ("The union", "before February 1")
+    chair = step_with(brief, "The next round of talks will be chaired by retired judge")
+    assert chair.when is None  # "who brokered a settlement ... in 2019" is background
+    assert not any(s.action.startswith("Of ") for s in brief.next_steps)
+
+
+def test_nurses_summary_carries_the_core_dispute() -> None:
+    brief, text = brief_of("nurses_dispute")
+    sentences = summary_sentences(brief.summary, text)
+    assert sentences[0].startswith("Talks between the nurses' union")
+    assert any("600 nursing posts" in s for s in sentences)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "role"),
+    [
+        (
+            "The hearing was led by senior judge Maria Rossi on Monday.",
+            "Maria Rossi",
+            "senior judge",
+        ),
+        ("“Prices will rise,” said chief economist Tom Reid.", "Tom Reid", "chief economist"),
+        ("The contract is unlawful, according to lawyer Ana Silva.", "Ana Silva", "lawyer"),
+        (
+            "Acme Corp, led by its founder Sam Lee, said it planned to list shares next year.",
+            "Sam Lee",
+            "Acme Corp founder",
+        ),
+        (
+            "Talks with the teachers' federation failed. Teachers Federation president Anna "
+            "Berg said members will strike on Friday.",
+            "Anna Berg",
+            "Teachers Federation president",
+        ),
+    ],
+)
+def test_titles_before_names(text: str, name: str, role: str) -> None:
+    brief = build_brief(Article(text=text))
+    assert person(brief, name).role == role
+
+
+def test_a_describing_sentence_opener_is_not_part_of_the_name() -> None:
+    text = (
+        "Rival Baltica Group said on Monday it would bid for the mine. Baltica Group shares "
+        "rose 4 per cent."
+    )
+    names = [p.name for p in build_brief(Article(text=text)).participants]
+    assert "Baltica Group" in names and "Rival Baltica Group" not in names
+
+
+def test_a_demand_against_an_offer_is_a_tension_and_a_truce_is_not() -> None:
+    text = (
+        "Workers are demanding 8 per cent, while the company has offered 3 per cent. "
+        "The union will suspend the strike if the company signs the deal by Friday."
+    )
+    brief = build_brief(Article(text=text))
+    assert [t.description for t in brief.tensions] == [
+        "Workers are demanding 8 per cent, while the company has offered 3 per cent"
+    ]
+    truce = step_with(brief, "Suspend the strike if the company signs the deal")
+    assert (truce.owner, truce.when) == ("The union", "by Friday")
 
 
 # --- Generality -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import TypeVar
 from bot.config import Settings
 from bot.engines.offline_people import Cast, find_cast
 from bot.engines.offline_steps import find_next_steps
-from bot.engines.offline_tensions import find_tensions
+from bot.engines.offline_tensions import conflict_score, find_tensions
 from bot.engines.offline_text import Doc, Sentence, content_words, is_junk_line, prepare
 from bot.engines.offline_topics import find_topics
 from bot.models import Article, Brief, BriefMeta, Participant
@@ -27,12 +27,16 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Bumped when the algorithm changes, so cached offline briefs are rebuilt.
-VERSION = "offline-1"
+VERSION = "offline-2"
 SUMMARY_SENTENCES = 3
 MAX_PARTICIPANTS = 16
 _MAX_SUMMARY_WORDS = 60
 _FALLBACK_CHARS = 500
 _REDUNDANT = 0.5
+# Up to three steps of 10% (two named parties, a conflict word): a tie-break between
+# sentences of like centrality, not a rival to it.
+_CORE_STEP = 0.1
+_DISPUTE = 2.0
 _PRONOUN_START = re.compile(r"^[\"“]?(?:He|She|They|It|This|These|That|Those|Both)\b")
 
 
@@ -69,14 +73,24 @@ def _overlap(a: Sentence, b: Sentence) -> float:
     return len(wa & wb) / max(1, min(len(wa), len(wb)))
 
 
-def summarise(doc: Doc) -> list[Sentence]:
-    """The lead sentence plus the most central others, in article order."""
+def _core_bonus(sentence: Sentence, cast: Cast) -> float:
+    """How much a sentence carries the story's core: who acts (named parties) and the dispute."""
+    named = {id(entity) for _, entity in cast.by_sentence.get(sentence.index, [])}
+    disputed = conflict_score(sentence) >= _DISPUTE
+    return 1.0 + _CORE_STEP * (min(2, len(named)) + (1 if disputed else 0))
+
+
+def summarise(doc: Doc, cast: Cast | None = None) -> list[Sentence]:
+    """The lead sentence plus the most central others, in article order; among sentences of
+    like weight, those naming the parties and the dispute win."""
     pool = [s for s in doc.sentences if s.terminal] or list(doc.sentences)
     if not pool:
         return []
     lead = next((s for s in pool if len(s.tokens) >= 8), pool[0])
     chosen = [lead]
     scores = _centrality(doc)
+    if cast is not None:
+        scores = {s.index: scores[s.index] * _core_bonus(s, cast) for s in doc.sentences}
     ranked = sorted(pool, key=lambda s: (-scores[s.index], s.index))
     for sentence in ranked:
         if len(chosen) == SUMMARY_SENTENCES:
@@ -118,11 +132,11 @@ def build_brief(article: Article) -> Brief:
     except Exception:  # same policy as _safely: degrade to a text-only brief
         log.exception("offline engine: text preparation failed")
         doc = Doc(text=article.text, title=article.title, sentences=[], lower_vocab=frozenset())
-    summary_sentences = _safely("summary", lambda: summarise(doc))
-    summary = " ".join(s.text for s in summary_sentences) or _fallback_summary(article)
     empty = Cast(entities=[], by_sentence={})
     casts = _safely("participants", lambda: [find_cast(doc)])
     cast = casts[0] if casts else empty
+    summary_sentences = _safely("summary", lambda: summarise(doc, cast))
+    summary = " ".join(s.text for s in summary_sentences) or _fallback_summary(article)
     return Brief(
         title=article.title or doc.title,
         url=article.canonical_url or article.final_url or article.url,

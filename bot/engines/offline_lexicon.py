@@ -40,7 +40,9 @@ TITLES = wordset(
     mp mla deputy undersecretary under-secretary head leader chief executive manager partner
     consul attaché attache diplomat treasurer auditor regulator inspector superintendent
     organiser organizer convenor convener coordinator principal dean rector provost editor
-    correspondent reporter researcher scientist engineer officer trustee steward"""
+    correspondent reporter researcher scientist engineer officer trustee steward
+    mediator arbitrator conciliator ombudsman ombudswoman strategist consultant campaigner
+    activist commentator columnist pollster banker investor broker"""
 )
 
 # Modifiers that sit inside a role phrase before its head ("acting assistant defence ...").
@@ -51,7 +53,8 @@ ROLE_MODIFIERS = wordset(
     energy economy economic treasury industry agriculture transport environment state federal
     national regional local union party company group board bank central top lead lead-
     spokesperson press communications public political military naval army air security
-    non-executive independent elected incoming outgoing prime first second"""
+    non-executive independent elected incoming outgoing prime first second retired veteran
+    longtime long-time"""
 )
 
 # Words that make a capitalised run a ministry, portfolio or department ("External Affairs").
@@ -85,6 +88,12 @@ ORG_OPENERS = wordset(
     "department ministry bureau office institute university bank council commission court"
 )
 
+# Heads of an organisation described by its members: "the dockworkers' union".
+DESCRIBED_ORG_HEADS = wordset(
+    "union unions association federation council guild alliance confederation league "
+    "society chamber coalition"
+)
+
 HONORIFICS = wordset("mr mrs ms mx dr prof sir dame lord lady")
 
 # Verbs after an organisation that show it acting in the story.
@@ -94,7 +103,10 @@ ACTION_VERBS = wordset(
     echoed echoes signed signs approved approves launched launches filed files ruled rules
     decided decides blocked blocks opened opens imposed imposes proposed proposes offered
     offers called calls urged urges criticised criticized criticises criticizes welcomed
-    welcomes plans planned will would has have had is was are were"""
+    welcomes plans planned will would has have had is was are were estimates estimated
+    accuses accused argues argued claims claimed insists insisted demands demanded seeks
+    sought wants wanted expects expected predicts predicted forecasts reports threatens
+    threatened blames blamed backs backed supports supported opposes opposed represents"""
 )
 
 SPEECH_VERBS = wordset(

@@ -5,6 +5,8 @@ Used by :mod:`bot.engines.offline_people`; each function reads one sentence's to
 
 from __future__ import annotations
 
+import re
+
 from bot.engines.offline_lexicon import (
     ACTION_VERBS,
     COUNTRIES,
@@ -115,15 +117,37 @@ def text_of(doc: Doc, tokens: list[Token]) -> str:
     return doc.text[tokens[0].start : tokens[-1].end]
 
 
+# Capitalised sentence openers that describe an organisation rather than name it
+# ("Rival Baltica Group said ...", "Senior Ministry officials said ...").
+_DESCRIPTIVE_OPENERS = wordset(
+    "rival fellow former embattled troubled struggling ailing senior junior"
+)
+_NOT_ORG_OPENERS = _DESCRIPTIVE_OPENERS | wordset(
+    "smaller larger bigger biggest largest major leading top opposition shares officials "
+    "critics analysts investors new"
+)
+
+
+def opens_org_name(run: list[Token]) -> bool:
+    """A sentence-initial word that is part of an organisation's name: "Port Operators
+    Association chief executive ..." keeps "Port", though "port" is also a common word."""
+    if len(run) < 2 or run[0].lower in _NOT_ORG_OPENERS or run[0].lower in STOPWORDS:
+        return False
+    cap = [t for t in run if t.is_cap or t.lower in _CONNECTORS]
+    return len(cap) == len(run) and run[-1].lower in ORG_WORDS
+
+
 def strip_common_lead(run: list[Token], doc: Doc, sentence: Sentence) -> list[Token]:
     """Drop leading stopwords and a sentence-initial common word ("The", "Amid", "Trade"),
-    but keep a word that opens a title ("Trade Minister X", "Competition Commissioner Y")."""
+    but keep a word that opens a title ("Trade Minister X", "Competition Commissioner Y")
+    or an organisation's name ("Port Operators Association")."""
     while run and (
         (run[0].lower in STOPWORDS and not (len(run[0].norm) > 1 and run[0].norm.isupper()))
         or (
             run[0].start == sentence.start
-            and run[0].lower in doc.lower_vocab
+            and (run[0].lower in doc.lower_vocab or run[0].lower in _DESCRIPTIVE_OPENERS)
             and not (len(run) > 1 and run[1].lower in ROLEISH)
+            and not opens_org_name(run)
         )
     ):
         run = run[1:]
@@ -151,7 +175,12 @@ def look_back_role(doc: Doc, tokens: list[Token], i: int, sentence: Sentence) ->
         tok = tokens[k]
         low = tok.lower
         roleish = low in ROLEISH or (tok.is_cap and low not in STOPWORDS)
-        opener = tok.start == sentence.start and low in doc.lower_vocab and low not in ROLEISH
+        opener = (
+            tok.start == sentence.start
+            and low in doc.lower_vocab
+            and low not in ROLEISH
+            and not opens_org_name(_cap_run_from(tokens, k))
+        )
         if not roleish or opener:
             break
         has_title = has_title or low in TITLES
@@ -164,7 +193,34 @@ def look_back_role(doc: Doc, tokens: list[Token], i: int, sentence: Sentence) ->
     role_tokens = tokens[first:i]
     while role_tokens and role_tokens[0].lower in _CONNECTORS:
         role_tokens = role_tokens[1:]
-    return text_of(doc, role_tokens).rstrip(" ,") if role_tokens else None
+    if not role_tokens:
+        return None
+    role = text_of(doc, role_tokens).rstrip(" ,")
+    owner = _ROLE_OWNER.search(doc.text, sentence.start, role_tokens[0].start)
+    if owner is None:
+        return role
+    noun, name = owner.group("noun"), owner.group("name")
+    # "whose" may follow a person ("Maria Rossi, whose lawyer ..."); "its" may not.
+    org_name = name and (owner.group("its") or name.split()[-1].lower() in ORG_WORDS)
+    if org_name or (noun and noun.lower() in ORG_NOUNS):
+        # "the union, led by its president Marcus Delgado": the union's president.
+        return f"{name or noun} {role}"
+    return role
+
+
+# "<organisation>, led by its <role> <Name>" / "<organisation> and its <role>" / "whose".
+_ROLE_OWNER = re.compile(
+    r"(?:\b[Tt]he\s+(?P<noun>[a-z][\w\-]*)|(?P<name>[A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*)*))"
+    r"\s*,?\s+(?:(?P<its>(?:led|headed|chaired|run|fronted)\s+by\s+its|and\s+its)|whose)\s+$"
+)
+
+
+def _cap_run_from(tokens: list[Token], k: int) -> list[Token]:
+    """The capitalised words from ``tokens[k]`` on (connectors included)."""
+    j = k
+    while j < len(tokens) and (tokens[j].is_cap or tokens[j].lower in _CONNECTORS):
+        j += 1
+    return tokens[k:j]
 
 
 def appositive_role(doc: Doc, sentence: Sentence, tokens: list[Token], j: int) -> str | None:

@@ -1,8 +1,10 @@
 """Who acts in the story: people (with their roles), organisations and countries.
 
-No NLP model: capitalised-word runs, a title lexicon ("Defence Minister X"), appositives
-("X, the senior official of Y,"), speech verbs ("X said") and a country table. Later
-surname-only mentions ("Jaishankar") are merged into the full name ("S Jaishankar").
+No NLP model: capitalised-word runs, a title lexicon ("Defence Minister X", "federal
+mediator X"), appositives ("X, the senior official of Y,"), speech verbs ("X said") and a
+country table. Organisations without a name are found by their members ("the dockworkers'
+union"). Later short mentions ("Jaishankar", "the union", "the minister") are merged into
+the entity they refer to.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Literal
 from bot.engines.offline_lexicon import (
     COUNTRIES,
     COUNTRY_NAMES,
+    DESCRIBED_ORG_HEADS,
     HONORIFICS,
     ORG_OPENERS,
     ORG_WORDS,
@@ -91,6 +94,29 @@ class Cast:
 def _generic(entity: Entity) -> bool:
     """ "the Union", "the Ministry" alone: a common noun capitalised, not a name."""
     return " " not in entity.name and entity.name.lower() in ORG_WORDS
+
+
+def _org_head(name: str) -> str:
+    """The noun "the ..." would use for an organisation: "Ministry of Labour" -> "ministry"."""
+    words = name.lower().replace("’", "'").split()
+    if "of" in words[1:]:
+        return words[words.index("of", 1) - 1]
+    return words[-1].rstrip("'")
+
+
+def _salient(candidates: list[Entity], pos: int) -> list[Entity]:
+    """What "the association" at ``pos`` refers to: the one candidate, or among several the
+    one mentioned most (then last) before it; none when none was mentioned yet."""
+    if len(candidates) <= 1:
+        return candidates
+    seen: list[tuple[int, int, Entity]] = []
+    for entity in candidates:
+        before = [m.start for m in entity.mentions if m.start < pos]
+        if before:
+            seen.append((len(before), max(before), entity))
+    if not seen:
+        return []
+    return [max(seen, key=lambda item: (item[0], item[1]))[2]]
 
 
 def _importance(entity: Entity) -> float:
@@ -178,6 +204,44 @@ class _Builder:
                 person = self.add("person", name_span(self.doc, run), sentence, span)
                 self.set_role(person, role, sentence)
 
+    def described_orgs(self) -> None:
+        """Organisations named by their members: "the dockworkers' union" (or the same words
+        as an organisation named elsewhere: "the port operators' association")."""
+        named = [e for e in self.entities.values() if e.kind == "org" and " " in e.name]
+        for sentence in self.doc.sentences:
+            tokens = sentence.tokens
+            for k in range(1, len(tokens) - 1):
+                member, head = tokens[k], tokens[k + 1]
+                # The tokenizer leaves a plural possessive's apostrophe in the gap.
+                gap = gap_text(self.doc, member, head).strip()
+                plural = member.lower.endswith("s") and gap in ("'", "’")
+                if not plural or member.is_cap or head.is_cap:
+                    continue
+                if head.lower not in DESCRIBED_ORG_HEADS:
+                    continue
+                after = tokens[k + 2] if k + 2 < len(tokens) else None
+                if after and after.is_cap and not gap_text(self.doc, head, after).strip():
+                    continue  # "the steelworkers' union IG Stahl": named by its name
+                first = k  # back over up to two modifiers to "the": "the port operators'"
+                while first > 0 and k - first < 2 and tokens[first - 1].lower != "the":
+                    if tokens[first - 1].is_cap:
+                        break
+                    first -= 1
+                if first == 0 or tokens[first - 1].lower != "the":
+                    continue
+                if any(
+                    gap_text(self.doc, a, b).strip() for a, b in pairwise(tokens[first - 1 : k + 1])
+                ):
+                    continue  # punctuation inside: not one noun phrase
+                words = {t.lower for t in tokens[first : k + 2]}
+                same = [e for e in named if words <= set(e.name.lower().split())]
+                span = (tokens[first].start, head.end)
+                if len(same) == 1:
+                    self.add("org", same[0].name, sentence, span)
+                elif not same:
+                    text = self.doc.text[span[0] : span[1]]
+                    self.add("org", text[:1].upper() + text[1:], sentence, span)
+
     def recurring_names(self) -> None:
         """One-word names that keep coming back and act ("Apple said"): organisations."""
         seen: dict[str, list[tuple[Sentence, Token, bool]]] = {}
@@ -233,11 +297,15 @@ class _Builder:
         "the union" (when one union was named)."""
         by_surname: dict[str, list[Entity]] = {}
         by_head: dict[str, list[Entity]] = {}
+        by_role: dict[str, list[Entity]] = {}
         for entity in self.entities.values():
             if entity.kind == "person":
                 by_surname.setdefault(entity.surname.lower(), []).append(entity)
+                role_head = entity.role.split()[-1].lower() if entity.role else ""
+                if role_head in TITLES and role_head not in HONORIFICS:
+                    by_role.setdefault(role_head, []).append(entity)
             elif entity.kind == "org" and " " in entity.name:
-                by_head.setdefault(entity.surname.lower(), []).append(entity)
+                by_head.setdefault(_org_head(entity.name), []).append(entity)
         tokens = sentence.tokens
         for k, token in enumerate(tokens):
             if token.is_cap:
@@ -246,8 +314,12 @@ class _Builder:
                 if len(matches) == 1 and self._complete_name(matches[0], tokens, k):
                     continue
             elif k and tokens[k - 1].lower == "the":
-                matches = by_head.get(token.norm.lower(), [])
+                matches = _salient(by_head.get(token.norm.lower(), []), token.start)
                 kind = "org"
+                if not matches:
+                    # "criticised the minister": the person whose role ends so.
+                    matches = _salient(by_role.get(token.norm.lower(), []), token.start)
+                    kind = "person"
             else:
                 continue
             if len(matches) == 1:
@@ -290,6 +362,7 @@ def find_cast(doc: Doc) -> Cast:
     for sentence in doc.sentences:
         builder.scan_full_names(sentence)
     builder.merge_short_names()
+    builder.described_orgs()
     builder.recurring_names()
     for sentence in doc.sentences:
         builder.scan_short_mentions(sentence)

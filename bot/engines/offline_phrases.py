@@ -25,6 +25,7 @@ _TRAILING_JUNK = wordset(
     "and or but of to for with by in on at from the a an as that which this its their his her"
 )
 _REPORTING_WORDS = wordset("said says told added according stated announced")
+_OBJECT_WORDS = wordset("it them him her us me")
 _PRONOUNS = {"he": "person", "she": "person", "they": "plural", "we": "plural", "it": "thing"}
 
 _MONTH = (
@@ -132,6 +133,8 @@ def extend_list(sentence: Sentence, end: int, *, max_words: int = 6) -> int:
             break  # ", said union leader Maria Lopez": attribution, not a list item
         if first in ("and", "or") and len(segment) > 1 and segment[1].lower().endswith("ed"):
             break
+        if first.endswith("ing") and len(segment) > 1 and segment[1].lower() in _OBJECT_WORDS:
+            break  # ", calling it ...": a participle clause, not a list item
         rel = nxt
     return sentence.start + rel
 

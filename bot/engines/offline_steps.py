@@ -90,6 +90,20 @@ _WISH_NOUNS = wordset(
 )
 
 
+# ", who brokered a deal in 2019": background about someone, not when the step happens.
+_RELATIVE = re.compile(r",\s+(?:who|whom|whose|which)\b[^,;:–—]*")
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group())
+
+
+_AUXILIARIES = wordset(
+    "has have had is are was were will would shall should can could may might must do does "
+    "did been also still now already jointly both formally"
+)
+
+
 def _subject_tokens(sentence: Sentence, floor: int, cue_start: int) -> list[Token] | None:
     """Words before a cue back to a clause boundary (or ``floor``); None if not a plan."""
     start, _ = clause_bounds(sentence, cue_start)
@@ -116,6 +130,8 @@ def _owner(
             words = words[1:]
         if len(words) == 1 and words[0].lower in ("it", "they", "he", "she") and speaker:
             words = speaker
+    while len(words) > 1 and words[-1].lower in _AUXILIARIES:
+        words = words[:-1]  # "the parties had agreed to": the owner is "the parties"
     if not words or len(words) > 7:
         return None, None
     text = tidy(doc.text[words[0].start : words[-1].end], keep_article=True)
@@ -172,14 +188,17 @@ def _cues(sentence: Sentence) -> list[tuple[re.Match[str], float, str]]:
             if not any(m.start() < match.end() and match.start() < m.end() for m, _, _ in hits):
                 hits.append((match, weight, kind))
     hits.sort(key=lambda h: h[0].start())
-    # "agreed to hold the next round of talks": the verb cue already covers "next round".
+    # A clause cue and a verb cue in one clause are one step; the stronger cue reads it
+    # ("agreed to hold the next round of talks", "The next round of talks will be ...").
     kept: list[tuple[re.Match[str], float, str]] = []
     for hit in hits:
-        if hit[2] == "clause" and kept and kept[-1][2] != "clause":
+        if kept and (hit[2] == "clause") != (kept[-1][2] == "clause"):
             _, end = clause_bounds(
                 sentence, sentence.start + kept[-1][0].end(), subordinators=False
             )
             if sentence.start + hit[0].start() < end:
+                if hit[1] > kept[-1][1]:
+                    kept[-1] = hit
                 continue
         kept.append(hit)
     return kept
@@ -191,7 +210,7 @@ def find_next_steps(doc: Doc, cast: Cast) -> list[NextStep]:
     last_owner: str | None = None
     for sentence in doc.sentences:
         hits = _cues(sentence)
-        sentence_when = find_when(sentence.text)
+        sentence_when = find_when(_RELATIVE.sub(_blank, sentence.text))
         floor = sentence.start
         owner: str | None = None
         for n, (match, weight, kind) in enumerate(hits):

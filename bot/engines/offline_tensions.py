@@ -1,8 +1,11 @@
 """Tensions: disputes, tariffs, rejected claims, harsh words.
 
-A weighted cue lexicon picks the sentences; the clause around the strongest cue becomes
-the description, and the participants named there become the parties. A claim met by a
-denial reads "X's claim that ..., which Y refutes". Every evidence is the whole sentence.
+A weighted cue lexicon (plus job cuts; minus conflicts being eased, as in "will suspend
+further walkouts") picks the sentences; the clause around the strongest cue becomes the
+description, and the participants named there become the parties. A claim met by a denial
+reads "X's claim that ..., which Y refutes"; an offer met by a demand reads "X offered ...,
+while Y is seeking ...". The strongest distinct conflicts are kept, in article order. Every
+evidence is the whole sentence.
 """
 
 from __future__ import annotations
@@ -47,6 +50,41 @@ _DENIAL_BEFORE = re.compile(
     rf"(?P<verb>{_DENY_VERBS})\s+(?:(?:the|this|his|her|their|that|its)\s+)?"
     r"(?:[\w\-]+['’]s\s+)?claims?\b"
 )
+
+
+_OFFER = r"(?:offered|offers|offering|proposed|proposes|proposing|tabled|put\s+forward)"
+_DEMAND = (
+    r"(?:seeking|seeks|sought|demanding|demands|demanded|wants|wanted|"
+    r"(?:asking|asks|asked|calling|calls|called|pushing|pushes|pushed|holding\s+out)\s+for)"
+)
+_OFFER_RE = re.compile(rf"\b{_OFFER}\b", re.I)
+_DEMAND_RE = re.compile(rf"\b{_DEMAND}\b", re.I)
+# "the operators had offered 14 per cent, while the union is seeking 22 per cent": two
+# positions, in either order, joined by a contrast.
+_CONTRAST = re.compile(r",?\s+(?:while|whereas|but)\s+")
+_CLAUSE_END = re.compile(r"\s+and\s|\s*[,;:]|\.?$")
+_REPORTED = re.compile(
+    r"^.*?\b(?:said|says|told\s+\w+|added|stated|argued|noted)\s+(?:that\s+)?", re.I
+)
+# A cut in jobs: "would eliminate about 1,200 jobs", "plans to shed 300 posts".
+_JOB_LOSS = re.compile(
+    r"\b(?P<verb>eliminat\w*|cut(?:s|ting)?|slash\w*|shed(?:s|ding)?|ax(?:e|es|ed|ing)|"
+    r"destroy\w*|los(?:e|es|ing))\s+(?:[\w,.\-]+\s+){0,3}?"
+    r"(?:jobs|posts|positions|workers|staff|employees)\b"
+    r"|\b(?P<noun>layoffs?|redundancies|job\s+(?:losses|cuts))\b",
+    re.I,
+)
+# Words that ease a conflict: "will suspend further walkouts" is a promise, not a threat.
+_EASING = re.compile(
+    r"\b(?:suspend|halt|lift|avert|avoid|end|drop|settle|resolve|call(?:s|ed|ing)?\s+off)"
+    r"(?:s|ed|d|ing|ped|ping)?\s+(?:[\w\-]+\s+){0,2}$",
+    re.I,
+)
+_UNEASED = re.compile(r"\b(?:fail\w*|refus\w*|not|never|no|unable|without)\s+(?:to\s+)?$", re.I)
+_JOB_LOSS_WEIGHT = 2.0
+_GAP_SCORE = 3.0
+_STANDFIRST_PENALTY = 0.5
+_SAME = 0.6
 
 
 @lru_cache(maxsize=8192)
@@ -128,15 +166,81 @@ def _claim_tension(doc: Doc, cast: Cast, sentence: Sentence) -> Tension | None:
     return Tension(description=description, parties=found, evidence=sentence.text)
 
 
+def _weights(sentence: Sentence) -> list[tuple[float, Token]]:
+    """Each word's conflict weight: the lexicon, plus job cuts, minus eased conflicts."""
+    text = sentence.text
+    cut_at = {
+        sentence.start + m.start("verb" if m.group("verb") else "noun")
+        for m in _JOB_LOSS.finditer(text)
+    }
+    weights: list[tuple[float, Token]] = []
+    for token in sentence.tokens:
+        weight = _cue_weight(token.lower)
+        if token.start in cut_at:
+            weight = max(weight, _JOB_LOSS_WEIGHT)
+        if weight and _eased(text, token.start - sentence.start):
+            weight = 0.0  # "suspend further walkouts", "avert a strike"
+        weights.append((weight, token))
+    return weights
+
+
+def _eased(text: str, pos: int) -> bool:
+    """Whether the conflict word at ``pos`` is being eased ("will suspend further walkouts"),
+    and not failing to be ("failed to resolve the dispute")."""
+    easing = _EASING.search(text, 0, pos)
+    return easing is not None and not _UNEASED.search(text, 0, easing.start())
+
+
+def conflict_score(sentence: Sentence) -> float:
+    """The sum of a sentence's conflict weights (2.0 or more reads as a dispute)."""
+    return sum(weight for weight, _ in _weights(sentence))
+
+
+def _gap_tension(cast: Cast, sentence: Sentence) -> Tension | None:
+    """An offer against a demand: "X offered 14 per cent, while Y is seeking 22 per cent"."""
+    text = sentence.text
+    if not (_OFFER_RE.search(text) and _DEMAND_RE.search(text)):
+        return None  # the cheap test first: most sentences have neither
+    for joint in _CONTRAST.finditer(text):
+        left_start = max(text.rfind(c, 0, joint.start()) for c in ",;:") + 1
+        left = text[left_start : joint.start()]
+        tail = _CLAUSE_END.search(text, joint.end())
+        right = text[joint.end() : tail.start() if tail else len(text)]
+        offers = (_OFFER_RE.search(left), _OFFER_RE.search(right))
+        demands = (_DEMAND_RE.search(left), _DEMAND_RE.search(right))
+        if not ((offers[0] and demands[1]) or (demands[0] and offers[1])):
+            continue
+        first = _REPORTED.sub("", left.strip())
+        description = tidy(f"{first}, while {right}", keep_article=True)
+        start = sentence.start + left_start
+        found = parties(cast, sentence, start, sentence.start + joint.end() + len(right))
+        return Tension(description=description, parties=found, evidence=sentence.text)
+    return None
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
+
+
+def _same_story(a: Tension, b: Tension) -> bool:
+    """Two descriptions of one conflict (a standfirst and the lead say it twice)."""
+    wa, wb = _words(a.description), _words(b.description)
+    return len(wa & wb) > _SAME * max(1, min(len(wa), len(wb)))
+
+
 def find_tensions(doc: Doc, cast: Cast) -> list[Tension]:
     """Sentences that signal conflict, each with a short description and its parties."""
-    tensions: list[Tension] = []
-    seen: set[str] = set()
+    scored: list[tuple[float, int, Tension]] = []
     for sentence in doc.sentences:
-        weights = [(_cue_weight(t.lower), t) for t in sentence.tokens]
-        if sum(w for w, _ in weights) < _THRESHOLD:
+        weights = _weights(sentence)
+        score = sum(w for w, _ in weights)
+        tension = _gap_tension(cast, sentence)
+        if tension is not None:
+            score = max(score, _GAP_SCORE)
+        elif score < _THRESHOLD:
             continue
-        tension = _claim_tension(doc, cast, sentence)
+        else:
+            tension = _claim_tension(doc, cast, sentence)
         if tension is None:
             cue = _anchor(sentence, weights)
             start, end, subject = _window(sentence, cue)
@@ -148,8 +252,12 @@ def find_tensions(doc: Doc, cast: Cast) -> list[Tension]:
                 parties=parties(cast, sentence, start, end),
                 evidence=sentence.text,
             )
-        key = tension.description.lower()
-        if key not in seen:
-            seen.add(key)
-            tensions.append(tension)
-    return tensions[:MAX_TENSIONS]
+        if not sentence.terminal:
+            score -= _STANDFIRST_PENALTY  # the body usually says it again, with more detail
+        scored.append((score, sentence.index, tension))
+    kept: list[tuple[float, int, Tension]] = []
+    for item in sorted(scored, key=lambda item: (-item[0], item[1])):
+        if not any(_same_story(item[2], other) for _, _, other in kept):
+            kept.append(item)
+    best = sorted(kept[:MAX_TENSIONS], key=lambda item: item[1])
+    return [tension for _, _, tension in best]
