@@ -1,0 +1,93 @@
+"""The Bolt app: one AsyncApp, thin listeners registered per area, shared dependencies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.jobs import JobQueue, NewJob
+from bot.slack import commands, home, messages, shortcuts
+from bot.slack.channels import ChannelSettings
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Each area registers its thin listeners with ``register(app, deps)``.
+LISTENER_AREAS = (messages, commands, shortcuts, home)
+
+
+@dataclass
+class Deps:
+    """What listeners need: settings, storage, the job queue, and a way to run work later."""
+
+    settings: Settings
+    store: Store
+    queue: JobQueue
+    channels: ChannelSettings
+    client: AsyncWebClient | None = None
+    wake: Callable[[], None] = lambda: None
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def enqueue(self, jobs: Iterable[NewJob]) -> list[bool]:
+        """Store jobs (a repeated identity is a no-op) and wake the workers; True if new."""
+        jobs = list(jobs)
+        if not jobs:
+            return []
+        new = self.queue.enqueue_many(jobs)
+        if any(new):
+            self.wake()
+        return new
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run non-durable follow-up work (Home tab, ephemeral notes) after the ack."""
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def cancel_tasks(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+
+class _NoTokenNotice(logging.Filter):
+    # AsyncApp reads SLACK_BOT_TOKEN from the environment itself, then warns that the
+    # client we pass wins. That is intended: settings are read in one place (bot.config).
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_BOLT_LOG = logging.getLogger("bot.slack.bolt")
+_BOLT_LOG.addFilter(_NoTokenNotice())
+
+
+def build_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> AsyncApp:
+    """The app with every listener registered; the caller picks socket or http mode."""
+    secret = settings.slack_signing_secret
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret.get_secret_value() if secret else "",
+        # Listeners only store a job, then Bolt acks: a job is durable before Slack hears
+        # "ok", so a kill right after the ack can't lose it.
+        process_before_response=True,
+        logger=_BOLT_LOG,
+    )
+    for area in LISTENER_AREAS:
+        area.register(app, deps)
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("listener failed on %s", body.get("type"), exc_info=error)
+
+    return app

@@ -1,0 +1,50 @@
+"""Per-channel switches (auto-briefs on link paste), in the bot's SQLite database."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+CHANNEL_SETTINGS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS channel_settings (
+    team       TEXT NOT NULL,
+    channel    TEXT NOT NULL,
+    auto_brief INTEGER,
+    updated_by TEXT,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (team, channel)
+);
+"""
+
+
+class ChannelSettings:
+    """Reads and writes the channel_settings table; unset channels use the default.
+
+    Reads are cached: every message event asks, and only /brief on|off (through this
+    object, in the one process that owns the database) changes the answer.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, *, auto_default: bool) -> None:
+        self.conn = conn
+        self.auto_default = auto_default
+        self._auto: dict[tuple[str, str], bool] = {}
+
+    def auto_brief(self, team: str, channel: str) -> bool:
+        """Whether a link pasted in this channel is briefed without being asked."""
+        key = (team, channel)
+        if key not in self._auto:
+            row = self.conn.execute(
+                "SELECT auto_brief FROM channel_settings WHERE team=? AND channel=?", key
+            ).fetchone()
+            self._auto[key] = self.auto_default if row is None or row[0] is None else bool(row[0])
+        return self._auto[key]
+
+    def set_auto_brief(self, team: str, channel: str, on: bool, *, user: str | None) -> None:
+        self._auto[(team, channel)] = on
+        self.conn.execute(
+            "INSERT INTO channel_settings (team, channel, auto_brief, updated_by, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (team, channel) DO UPDATE SET"
+            " auto_brief=excluded.auto_brief, updated_by=excluded.updated_by,"
+            " updated_at=excluded.updated_at",
+            (team, channel, int(on), user, time.time()),
+        )

@@ -1,0 +1,151 @@
+"""The /brief slash command: brief a link or text, help, on|off, settings.
+
+Other areas add subcommands (e.g. the digest's) with :func:`add_subcommand`; a handler
+gets the dependencies, the command body and the words after the subcommand, and returns
+the reply. Quick handlers answer in the ack; ``after_ack=True`` handlers (network calls)
+run after an empty ack and answer through the command's response_url.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot.render import SlackMessage
+from bot.sanitize import sanitize_slack
+from bot.slack import blocks, intake
+from bot.slack.scopes import COMMAND
+
+if TYPE_CHECKING:
+    from bot.slack.app import Deps
+
+log = logging.getLogger(__name__)
+
+NO_ARTICLE = (
+    "I brief article links and pasted text, not links to Slack, images or videos. "
+    "Give me an article link, or paste the text."
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A subcommand's answer: private to the user unless ``in_channel``."""
+
+    message: SlackMessage
+    in_channel: bool = False
+
+
+Handler = Callable[["Deps", dict[str, Any], str], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    handler: Handler
+    takes_args: bool = False
+    after_ack: bool = False
+
+
+_SUBCOMMANDS: dict[str, Subcommand] = {}
+
+
+def add_subcommand(
+    name: str, handler: Handler, *, takes_args: bool = False, after_ack: bool = False
+) -> None:
+    """Answer ``/brief <name>`` with ``handler`` (register before the app is built).
+
+    Without ``takes_args`` only the bare word matches, so that pasted text that happens
+    to start with "help" is briefed. ``after_ack`` runs the handler after Slack's 3 s ack.
+    """
+    _SUBCOMMANDS[name.lower()] = Subcommand(handler, takes_args, after_ack)
+
+
+def channel_view(deps: Deps, team: str, channel: str) -> blocks.ChannelView:
+    s = deps.settings
+    engine = s.engine_name()
+    return blocks.ChannelView(
+        engine=engine,
+        model=s.model if engine == "openai" else None,
+        language=s.language,
+        template=str(s.template_dir) if s.template_dir else "built-in",
+        auto_brief=deps.channels.auto_brief(team, channel),
+    )
+
+
+async def _help(deps: Deps, body: dict[str, Any], args: str) -> Reply:
+    return Reply(blocks.help_message())
+
+
+async def _settings(deps: Deps, body: dict[str, Any], args: str) -> Reply:
+    view = channel_view(deps, str(body.get("team_id", "")), str(body.get("channel_id", "")))
+    return Reply(blocks.settings_message(view))
+
+
+def _switch(on: bool) -> Handler:
+    async def switch(deps: Deps, body: dict[str, Any], args: str) -> Reply:
+        team, channel, user = (
+            body.get("team_id", ""),
+            body.get("channel_id", ""),
+            body.get("user_id"),
+        )
+        deps.channels.set_auto_brief(str(team), str(channel), on, user=user)
+        # In the channel, so everyone sees who changed it.
+        return Reply(blocks.toggled_message(on=on, user=user), in_channel=True)
+
+    return switch
+
+
+add_subcommand("help", _help)
+add_subcommand("settings", _settings)
+add_subcommand("on", _switch(True))
+add_subcommand("off", _switch(False))
+
+
+async def _ack(ack: Any, reply: Reply) -> None:
+    await ack(
+        text=reply.message.text,
+        blocks=reply.message.blocks,
+        response_type="in_channel" if reply.in_channel else "ephemeral",
+    )
+
+
+async def _answer_later(respond: AsyncRespond, reply: Awaitable[Reply]) -> None:
+    answer = await reply
+    await respond(
+        text=answer.message.text,
+        blocks=answer.message.blocks,
+        response_type="in_channel" if answer.in_channel else "ephemeral",
+        replace_original=False,
+    )
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.command(COMMAND)
+    async def on_brief(ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
+        text = str(body.get("text") or "").strip()
+        word, args = [*text.split(maxsplit=1), "", ""][:2]
+        sub = _SUBCOMMANDS.get(word.lower() or "help")
+        if sub is not None and (sub.takes_args or not args.strip()):
+            if sub.after_ack:
+                await ack()
+                deps.spawn(_answer_later(respond, sub.handler(deps, body, args.strip())))
+            else:
+                await _ack(ack, await sub.handler(deps, body, args.strip()))
+            return
+        sources = intake.sources_of(text, allow_text=True)
+        if not sources:
+            await _ack(ack, Reply(blocks.help_message(prefix=NO_ARTICLE)))
+            return
+        if sources[0].kind == "text" and len(text.split()) < 2:
+            # One word that is neither a subcommand nor a link: a typo, most likely.
+            shown = sanitize_slack(text)[:50]
+            prefix = f"I don't know `{COMMAND} {shown}`."
+            await _ack(ack, Reply(blocks.help_message(prefix=prefix)))
+            return
+        deps.enqueue([intake.command_job(body, sources)])
+        # An empty ack: the "who asked" message and the brief follow in the channel.
+        await ack()

@@ -1,0 +1,257 @@
+"""``briefbot serve``: run the Slack app in Socket Mode or HTTP mode until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import metrics
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.jobs import JobQueue
+from bot.service import BriefService
+from bot.slack.app import Deps, build_app
+from bot.slack.channels import ChannelSettings
+from bot.slack.client import build_web_client
+from bot.slack.pacing import ChannelPacer
+from bot.slack.poster import Poster
+from bot.slack.scopes import REQUIRED_SCOPES
+from bot.slack.worker import JobRunner
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["socket", "http"]
+EVENTS_PATH = "/slack/events"
+#: Finished jobs are kept this long, so a late retry from Slack is still recognised.
+KEEP_JOBS_SECONDS = 7 * 24 * 3600
+#: On shutdown, running briefs get this long to finish before they are handed back.
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def check_settings(settings: Settings, mode: Mode) -> None:
+    """Fail early, with the fix, when a token the mode needs is missing."""
+    if not settings.slack_bot_token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is not set.",
+            hint="Copy the Bot User OAuth Token (xoxb-...) from your Slack app's "
+            "OAuth & Permissions page into SLACK_BOT_TOKEN.",
+        )
+    if mode == "socket" and not settings.slack_app_token:
+        raise ConfigError(
+            "Socket mode needs SLACK_APP_TOKEN.",
+            hint="Create an app-level token with the connections:write scope (Basic "
+            "Information > App-Level Tokens) and set SLACK_APP_TOKEN=xapp-..., "
+            "or run `briefbot serve --mode http`.",
+        )
+    if mode == "http" and not settings.slack_signing_secret:
+        raise ConfigError(
+            "HTTP mode needs SLACK_SIGNING_SECRET to check that requests come from Slack.",
+            hint="Copy the Signing Secret from your app's Basic Information page.",
+        )
+
+
+async def check_auth(client: AsyncWebClient) -> dict[str, str]:
+    """auth.test: who we are; ConfigError if Slack refuses the token or can't be reached."""
+    try:
+        resp = await client.auth_test()
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"Slack rejected SLACK_BOT_TOKEN ({exc.response.get('error')}).",
+            hint="Reinstall the app to your workspace and copy its Bot User OAuth Token again.",
+        ) from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise ConfigError(
+            f"Can't reach Slack at {client.base_url} ({type(exc).__name__}).",
+            hint="Check the network, or SLACK_API_URL if you set it.",
+        ) from None
+    granted = {s.strip() for s in str(resp.headers.get("x-oauth-scopes", "")).split(",") if s}
+    missing = sorted(set(REQUIRED_SCOPES) - granted) if granted else []
+    if missing:
+        log.warning(
+            "the bot token lacks scopes %s; reinstall the app from deploy/slack-manifest.yml",
+            ", ".join(missing),
+        )
+    return {"user_id": str(resp.get("user_id")), "team_id": str(resp.get("team_id"))}
+
+
+@dataclass
+class Bot:
+    """A running bot's parts, for tests and benchmarks that drive it in-process."""
+
+    app: AsyncApp
+    deps: Deps
+    runner: JobRunner
+    client: AsyncWebClient
+    url: str | None = None  # http mode: where Slack should POST
+
+
+def _announce(message: str) -> None:
+    # Tests and operators read this line; the CLI's logging may be quieter than INFO.
+    print(f"briefbot: {message}", file=sys.stderr, flush=True)
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, *, mode: Mode, port: int, host: str | None = None
+) -> AsyncIterator[Bot]:
+    """Start the bot (job workers plus Socket Mode or the HTTP server); stop on exit.
+
+    The workers share the event loop with the listeners. (A thread of their own was
+    measured: acks got slower, as the two threads then fight over the GIL.)
+    """
+    check_settings(settings, mode)
+    host = host or settings.host
+    async with contextlib.AsyncExitStack() as stack:
+        # Closed last to first: stop receiving, finish or hand back jobs, then close up.
+        store = stack.enter_context(Store.open(settings.database_url))
+        queue = JobQueue.open(store.path)
+        stack.callback(queue.close)
+        # One pooled session for every Web API call (the SDK's default is one per call),
+        # timed as the "post" stage in /metrics.
+        session = aiohttp.ClientSession(trace_configs=[metrics.slack_trace_config()])
+        stack.push_async_callback(session.close)
+        client = build_web_client(settings, session=session)
+        await check_auth(client)
+
+        service = BriefService(settings, store=store)
+        stack.push_async_callback(_close_engine, service)
+        channels = ChannelSettings(queue.conn, auto_default=settings.auto_brief_default)
+        deps = Deps(settings=settings, store=store, queue=queue, channels=channels, client=client)
+        stack.callback(deps.cancel_tasks)
+        poster = Poster(
+            settings=settings,
+            client=client,
+            queue=queue,
+            service=service,
+            pacer=ChannelPacer(settings.channel_post_interval),
+        )
+        workers = JobRunner(queue, poster.run, concurrency=settings.max_jobs_in_flight)
+        deps.wake = poster.wake = workers.wake
+        app = build_app(settings, client=client, deps=deps)
+        queue.prune(older_than=KEEP_JOBS_SECONDS)
+        workers.start()  # first requeues what a killed run left unfinished
+        stack.push_async_callback(lambda: workers.stop(grace=SHUTDOWN_GRACE_SECONDS))
+        metrics.watch_jobs(queued=_queued_count(queue), in_flight=lambda: workers.in_flight)
+        ready = metrics.readiness(
+            database=metrics.database_check(store.path), slack=metrics.slack_check(client)
+        )
+
+        bot = Bot(app=app, deps=deps, runner=workers, client=client)
+        if mode == "socket":
+            await stack.enter_async_context(_socket_mode(app, settings, client))
+            _announce("connected to Slack in socket mode")
+            if settings.metrics_port:
+                side = await metrics.start_metrics_server(host, settings.metrics_port, ready)
+                stack.push_async_callback(side.cleanup)
+                _announce(f"health and metrics on port {side.addresses[0][1]}")
+        else:
+            bot.url = await stack.enter_async_context(
+                _http_mode(app, host=host, port=port, ready=ready)
+            )
+            _announce(f"listening on {bot.url}")
+        yield bot
+
+
+async def _close_engine(service: BriefService) -> None:
+    """Close the model client's connections while the loop still runs."""
+    aclose = getattr(service.engine, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()
+
+
+def _queued_count(queue: JobQueue) -> Callable[[], float]:
+    def count() -> float:
+        try:
+            return float(queue.counts().get("queued", 0))
+        except sqlite3.Error:  # scraped after shutdown closed the connection
+            return 0.0
+
+    return count
+
+
+@asynccontextmanager
+async def _socket_mode(
+    app: AsyncApp, settings: Settings, client: AsyncWebClient
+) -> AsyncIterator[None]:
+    assert settings.slack_app_token is not None  # checked by check_settings
+    # Sharing the app's client makes apps.connections.open go to SLACK_API_URL too.
+    handler = AsyncSocketModeHandler(
+        app, settings.slack_app_token.get_secret_value(), web_client=client
+    )
+    await handler.connect_async()
+    try:
+        yield
+    finally:
+        await handler.close_async()
+
+
+@asynccontextmanager
+async def _http_mode(
+    app: AsyncApp, *, host: str, port: int, ready: metrics.Readiness
+) -> AsyncIterator[str]:
+    async def events(request: web.Request) -> web.Response:
+        bolt_resp = await app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_resp)
+
+    web_app = web.Application()
+    web_app.router.add_post(EVENTS_PATH, events)
+    metrics.add_health_routes(web_app, ready=ready)  # /healthz, /readyz, /metrics
+    web_runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+    await web_runner.setup()
+    site = web.TCPSite(web_runner, host, port)
+    await site.start()
+    try:
+        bound_port = web_runner.addresses[0][1]  # the real port when asked for port 0
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
+        yield f"http://{shown}:{bound_port}{EVENTS_PATH}"
+    finally:
+        await web_runner.cleanup()
+
+
+async def serve(
+    settings: Settings, *, mode: Mode, port: int, stop: asyncio.Event | None = None,
+    on_ready: Callable[[Bot], None] | None = None,
+) -> None:  # fmt: skip
+    """Run until ``stop`` is set (SIGINT/SIGTERM set it when run from :func:`run`)."""
+    stop = stop or asyncio.Event()
+    async with running(settings, mode=mode, port=port) as bot:
+        if on_ready is not None:
+            on_ready(bot)
+        await stop.wait()
+        _announce("shutting down")
+
+
+def run(settings: Settings, *, mode: Mode, port: int) -> None:
+    """Blocking entry point of ``briefbot serve``; returns after a clean shutdown."""
+    bot_log = logging.getLogger("bot")
+    if bot_log.getEffectiveLevel() > getattr(logging, settings.log_level):
+        # A server's INFO lines (jobs, retries) matter even when the CLI itself is quiet.
+        bot_log.setLevel(settings.log_level)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # Windows
+                loop.add_signal_handler(sig, stop.set)
+        await serve(settings, mode=mode, port=port, stop=stop)
+
+    asyncio.run(main())

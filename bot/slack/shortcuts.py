@@ -1,0 +1,32 @@
+"""The "Brief this message" message shortcut."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot.slack import blocks, intake
+from bot.slack.scopes import SHORTCUT_CALLBACK_ID
+
+if TYPE_CHECKING:
+    from bot.slack.app import Deps
+
+NOTHING_TO_BRIEF = "That message has no link or text I can brief."
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.shortcut(SHORTCUT_CALLBACK_ID)
+    async def on_brief_this(ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
+        jobs = intake.shortcut_jobs(body)
+        new = deps.enqueue(jobs)
+        await ack()
+        if not jobs:
+            deps.spawn(_tell(respond, NOTHING_TO_BRIEF))
+        elif not any(new):
+            deps.spawn(_tell(respond, blocks.already_briefed_message().text))
+
+
+async def _tell(respond: AsyncRespond, text: str) -> None:
+    await respond(text=text, response_type="ephemeral", replace_original=False)
