@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
 from bench.bench_engine import make_document, naive_refine, responder  # noqa: E402
+from bench.common import figure  # noqa: E402
 from bot.chunking import chunk_text  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.engines.openai_engine import OpenAIEngine  # noqa: E402
@@ -132,17 +134,9 @@ def run(repeats: int = 3) -> list[dict[str, Any]]:
             samples["repeat"].append(asyncio.run(_repeat_request(plain, short)))
             samples["batch"].append(asyncio.run(_batch(plain, batch)))
 
-    def row(key: str, figure: str, unit: str) -> dict[str, Any]:
-        ours = [s[0] for s in samples[key]]
-        return {
-            "figure": figure,
-            "median": statistics.median(ours),
-            "min": min(ours),
-            "max": max(ours),
-            "unit": unit,
-            "goal": "-",
-            "baseline": statistics.median(s[1] for s in samples[key]),
-        }
+    def row(key: str, name: str, unit: str) -> dict[str, Any]:
+        baseline = statistics.median(s[1] for s in samples[key])
+        return figure(name, [s[0] for s in samples[key]], unit=unit, baseline=baseline)
 
     return [
         row("long", "pipeline, 60k-token doc: map-reduce vs naive refine", "model-call rounds"),
@@ -151,16 +145,5 @@ def run(repeats: int = 3) -> list[dict[str, Any]]:
     ]
 
 
-def main() -> None:
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    rows = run(repeats)
-    print(f"fake model delay {DELAY * 1000:.0f} ms/call, {repeats} repeats")
-    for r in rows:
-        print(
-            f"{r['figure']:56} {r['median']:9.2f} {r['min']:9.2f} {r['max']:9.2f}  "
-            f"{r['unit']:18} baseline {r['baseline']:9.2f}"
-        )
-
-
 if __name__ == "__main__":
-    main()
+    common.main(run, default_repeats=3, notes=[f"fake model delay {DELAY * 1000:.0f} ms/call"])

@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+from bench.common import figure  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.digest.render import build_digest_messages  # noqa: E402
 from bot.digest.runner import compose_digest  # noqa: E402
@@ -196,53 +198,27 @@ def run(repeats: int = 5) -> list[dict[str, Any]]:
                     assert sent == counted, (sent, counted)
                     calls.append(sent)
 
-    def row(
-        values: list[float], figure: str, unit: str, goal: str, baseline: float
-    ) -> dict[str, Any]:
-        return {
-            "figure": figure,
-            "median": statistics.median(values),
-            "min": min(values),
-            "max": max(values),
-            "unit": unit,
-            "goal": goal,
-            "baseline": baseline,
-        }
-
     return [
-        row(
-            [s * 1000 for s in compose],
+        figure(
             f"compose+render {ARTICLES} cached briefs, offline ({parts} msgs)",
-            "ms",
-            "< 100",
-            statistics.median(rebrief) * 1000,
+            [s * 1000 for s in compose],
+            unit="ms",
+            goal="< 100",
+            baseline=statistics.median(rebrief) * 1000,
         ),
-        row(
-            [float(c) for c in calls],
+        figure(
             f"model calls/digest: {CACHED} cached + {UNBRIEFED} unbriefed",
-            "calls",
-            f"{1 + UNBRIEFED}",
-            float(1 + ARTICLES),
+            [float(c) for c in calls],
+            unit="calls",
+            goal=f"{1 + UNBRIEFED}",
+            baseline=float(1 + ARTICLES),
         ),
     ]
 
 
-def main() -> None:
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    rows = run(repeats)
-    print(f"{repeats} repeats")
-    print("baselines: re-brief all 40 articles offline (compose); re-brief all + synthesis (calls)")
-    columns = ("median", "min", "max")
-    header = f"{'figure':56} " + " ".join(f"{c:>8}" for c in columns)
-    header += f"  {'unit':6} {'goal':>6} {'baseline':>9}"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        print(
-            f"{r['figure']:56} {r['median']:8.2f} {r['min']:8.2f} {r['max']:8.2f}  {r['unit']:6} "
-            f"{r['goal']:>6} {r['baseline']:9.2f}"
-        )
-
-
 if __name__ == "__main__":
-    main()
+    common.main(
+        run,
+        default_repeats=5,
+        notes=["baselines: re-brief all 40 offline (compose); re-brief all + synthesis (calls)"],
+    )

@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+from bench.common import figure  # noqa: E402
 from bot.chunking import chunk_text  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.engines.llm_schema import BriefDraft  # noqa: E402
@@ -197,17 +199,9 @@ def run(repeats: int = 3) -> list[dict[str, Any]]:
             # encoder caches): warm those once, so repeats measure the steady state.
             samples.append(asyncio.run(_measure_once(server, short, long, warm_long=i == 0)))
 
-    def row(key: str, figure: str, unit: str, goal: str) -> dict[str, Any]:
-        values = [s[key] for s in samples]
-        return {
-            "figure": figure,
-            "median": statistics.median(values),
-            "min": min(values),
-            "max": max(values),
-            "unit": unit,
-            "goal": goal,
-            "baseline": statistics.median(s[f"{key}_baseline"] for s in samples),
-        }
+    def row(key: str, name: str, unit: str, goal: str) -> dict[str, Any]:
+        baseline = statistics.median(s[f"{key}_baseline"] for s in samples)
+        return figure(name, [s[key] for s in samples], unit=unit, goal=goal, baseline=baseline)
 
     calls = int(samples[0]["calls"])
     return [
@@ -218,22 +212,12 @@ def run(repeats: int = 3) -> list[dict[str, Any]]:
     ]
 
 
-def main() -> None:
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    rows = run(repeats)
-    print(f"fake model delay {DELAY * 1000:.0f} ms/call, {repeats} repeats")
-    print("baseline: a bare SDK call (1-chunk), naive sequential refine (60k doc)")
-    columns = ("median", "min", "max")
-    header = f"{'figure':52} " + " ".join(f"{c:>8}" for c in columns)
-    header += f"  {'unit':18} {'goal':>8} {'baseline':>9}"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        print(
-            f"{r['figure']:52} {r['median']:8.3f} {r['min']:8.3f} {r['max']:8.3f}  {r['unit']:18} "
-            f"{r['goal']:>8} {r['baseline']:9.3f}"
-        )
-
-
 if __name__ == "__main__":
-    main()
+    common.main(
+        run,
+        default_repeats=3,
+        notes=[
+            f"fake model delay {DELAY * 1000:.0f} ms/call",
+            "baseline: a bare SDK call (1-chunk), naive sequential refine (60k doc)",
+        ],
+    )

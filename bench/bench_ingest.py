@@ -20,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
+from bench import common
+from bench.common import figure
 from bot.config import Settings
 from bot.errors import TooLargeError
 from bot.ingest import load_article
@@ -67,20 +69,6 @@ def _peak_bytes(work: Callable[[], Awaitable[Any]]) -> int:
         tracemalloc.stop()
 
 
-def _row(
-    figure: str, values: list[float], *, unit: str, goal: str, baseline: str
-) -> dict[str, Any]:
-    return {
-        "figure": figure,
-        "median": statistics.median(values),
-        "min": min(values),
-        "max": max(values),
-        "unit": unit,
-        "goal": goal,
-        "baseline": baseline,
-    }
-
-
 def run(repeats: int = 5) -> list[dict[str, Any]]:
     """Measure and return one dict per figure (median, min, max over ``repeats``)."""
     settings = _settings()
@@ -123,28 +111,28 @@ def run(repeats: int = 5) -> list[dict[str, Any]]:
     size_kb = len(page.encode()) / 1000
     cap = settings.fetch_max_bytes / mb
     return [
-        _row(
+        figure(
             f"fetch {ARTICLE_WORDS:,}-word page ({size_kb:.0f} KB), guarded, loopback",
             [t * 1000 for t in fetched],
             unit="ms",
             goal="< 100 ms",
             baseline=f"plain httpx GET, no guard: {statistics.median(plain) * 1000:.1f} ms",
         ),
-        _row(
+        figure(
             f"fetch + extract {ARTICLE_WORDS:,}-word page (load_article)",
             [t * 1000 for t in loaded],
             unit="ms",
             goal="< 1000 ms",
             baseline=f"fetch alone: {statistics.median(fetched) * 1000:.1f} ms",
         ),
-        _row(
+        figure(
             f"peak memory, {HUGE_BYTES // mb} MB chunked page refused at the {cap:g} MB cap",
             capped,
             unit="MB",
             goal=f"<= ~{cap * 1.5:g} MB (bounded by the cap)",
             baseline=f"httpx holding the whole body: {held:.1f} MB",
         ),
-        _row(
+        figure(
             f"peak memory, gzip bomb ({len(gzip_bomb()) / 1000:.0f} KB -> "
             f"{bomb_decoded:g} MB) refused",
             bombed,
@@ -155,14 +143,5 @@ def run(repeats: int = 5) -> list[dict[str, Any]]:
     ]
 
 
-def _print(rows: list[dict[str, Any]]) -> None:
-    print(f"{'figure':<68} {'median':>9} {'min':>9} {'max':>9}  unit  goal / baseline")
-    for r in rows:
-        print(
-            f"{r['figure']:<68} {r['median']:>9.1f} {r['min']:>9.1f} {r['max']:>9.1f}  "
-            f"{r['unit']:<4}  {r['goal']}; {r['baseline']}"
-        )
-
-
 if __name__ == "__main__":
-    _print(run(int(sys.argv[1]) if len(sys.argv) > 1 else 5))
+    common.main(run, default_repeats=5)

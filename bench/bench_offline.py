@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+from bench.common import figure  # noqa: E402
 from bot.chunking import split_sentences  # noqa: E402
 from bot.engines.offline import build_brief  # noqa: E402
 from bot.models import Article  # noqa: E402
@@ -81,34 +83,18 @@ def run(repeats: int = 20) -> list[dict[str, Any]]:
         timings = _times_ms(partial(build_brief, article), repeats)
         baseline = _times_ms(partial(_lead3, text), repeats)
         rows.append(
-            {
-                "figure": f"offline brief, {label}",
-                "median": statistics.median(timings),
-                "min": min(timings),
-                "max": max(timings),
-                "unit": "ms",
-                "goal": f"<{GOAL_MS:.0f}",
-                "baseline": statistics.median(baseline),
-            }
+            figure(
+                f"offline brief, {label}",
+                timings,
+                unit="ms",
+                goal=f"<{GOAL_MS:.0f}",
+                baseline=statistics.median(baseline),
+            )
         )
     return rows
 
 
-def main() -> None:
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    rows = run(repeats)
-    print(f"{repeats} repeats; baseline: lead-3 via bot.chunking.split_sentences")
-    columns = ("median", "min", "max")
-    header = f"{'figure':58} " + " ".join(f"{c:>8}" for c in columns)
-    header += f"  {'unit':4} {'goal':>6} {'baseline':>9}"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        print(
-            f"{r['figure']:58} {r['median']:8.2f} {r['min']:8.2f} {r['max']:8.2f}  {r['unit']:4} "
-            f"{r['goal']:>6} {r['baseline']:9.3f}"
-        )
-
-
 if __name__ == "__main__":
-    main()
+    common.main(
+        run, default_repeats=20, notes=["baseline: lead-3 via bot.chunking.split_sentences"]
+    )

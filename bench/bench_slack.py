@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+from bench.common import figure  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.models import Source  # noqa: E402
 from bot.service import BriefService  # noqa: E402
@@ -265,17 +267,8 @@ def run(repeats: int = 3) -> list[dict[str, Any]]:
         finally:
             bare.kill()
 
-    def row(key: str, figure: str, unit: str, goal: str, baseline: float | None) -> dict[str, Any]:
-        values = samples[key]
-        return {
-            "figure": figure,
-            "median": statistics.median(values),
-            "min": min(values),
-            "max": max(values),
-            "unit": unit,
-            "goal": goal,
-            "baseline": baseline,
-        }
+    def row(key: str, name: str, unit: str, goal: str, baseline: float | None) -> dict[str, Any]:
+        return figure(name, samples[key], unit=unit, goal=goal, baseline=baseline)
 
     bare_p50 = statistics.median(samples["bare_p50"])
     bare_p99 = statistics.median(samples["bare_p99"])
@@ -284,36 +277,17 @@ def run(repeats: int = 3) -> list[dict[str, Any]]:
         row("p99", f"ack latency p99, burst of {BURST}", "ms", "< 100", bare_p99),
         row("ratio", "paste-to-reply / model time (1 chunk)", "ratio", "<= 1.1", service_ratio),
         row("over", "paste-to-reply beyond model time", "ms", "-", None),
-        {
-            "figure": "RSS idle (after one brief)",
-            "median": idle,
-            "min": idle,
-            "max": idle,
-            "unit": "MB",
-            "goal": "-",
-            "baseline": bare_rss,
-        },
+        figure("RSS idle (after one brief)", [idle], unit="MB", baseline=bare_rss),
         row("in", f"RSS with {IN_FLIGHT} briefs in flight", "MB", "-", wide_idle),
     ]
 
 
-def main() -> None:
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    rows = run(repeats)
-    print(f"fake model delay {DELAY * 1000:.0f} ms/call, {repeats} repeats, bot in its own process")
-    print("baselines: bare Bolt app (acks, RSS idle), BriefService alone (ratio), idle (RSS)")
-    columns = ("median", "min", "max")
-    header = f"{'figure':42} " + " ".join(f"{c:>8}" for c in columns)
-    header += f"  {'unit':6} {'goal':>7} {'baseline':>9}"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        base = "-" if r["baseline"] is None else f"{r['baseline']:9.3f}"
-        print(
-            f"{r['figure']:42} {r['median']:8.3f} {r['min']:8.3f} {r['max']:8.3f}  {r['unit']:6} "
-            f"{r['goal']:>7} {base:>9}"
-        )
-
-
 if __name__ == "__main__":
-    main()
+    common.main(
+        run,
+        default_repeats=3,
+        notes=[
+            f"fake model delay {DELAY * 1000:.0f} ms/call, bot in its own process",
+            "baselines: bare Bolt app (acks, RSS idle), BriefService alone (ratio), idle (RSS)",
+        ],
+    )

@@ -1,6 +1,6 @@
 """Token counting throughput and chunking time on a generated ~60k-token article.
 
-Run from the repository root: ``.venv/bin/python -m bench.bench_tokens [repeats]``.
+Run: ``.venv/bin/python bench/bench_tokens.py [repeats]``.
 Each figure is the median (and min/max) of ``repeats`` runs in this process; baselines
 are measured the same way, right alongside.
 """
@@ -12,10 +12,17 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from bot.chunking import chunk_text
-from bot.tokens import count_tokens, get_encoding
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402
+from bench.common import figure  # noqa: E402
+from bot.chunking import chunk_text  # noqa: E402
+from bot.tokens import count_tokens, get_encoding  # noqa: E402
 
 TARGET_TOKENS = 60_000
 BUDGET = 8_000
@@ -63,20 +70,6 @@ def _timed(fn: Callable[[], object], repeats: int) -> list[float]:
     return times
 
 
-def _figure(
-    figure: str, values: list[float], *, unit: str, goal: str, baseline: float | None
-) -> dict[str, Any]:
-    return {
-        "figure": figure,
-        "median": statistics.median(values),
-        "min": min(values),
-        "max": max(values),
-        "unit": unit,
-        "goal": goal,
-        "baseline": baseline,
-    }
-
-
 def run(repeats: int = 7) -> list[dict[str, Any]]:
     """Measure; one dict per figure (figure, median, min, max, unit, goal, baseline)."""
     text = make_article()
@@ -95,42 +88,42 @@ def run(repeats: int = 7) -> list[dict[str, Any]]:
     least_chunks = -(-n_tokens // BUDGET)
 
     return [
-        _figure(
+        figure(
             f"count_tokens throughput ({n_tokens} tokens; baseline: raw tiktoken encode)",
             [n_tokens / t for t in count_times],
             unit="tokens/s",
             goal=">= 1,000,000",
             baseline=n_tokens / statistics.median(raw_times),
         ),
-        _figure(
+        figure(
             f"count_tokens throughput ({megabytes:.2f} MB)",
             [megabytes / t for t in count_times],
             unit="MB/s",
             goal=">= 4",
             baseline=megabytes / statistics.median(raw_times),
         ),
-        _figure(
+        figure(
             f"chunk_text {n_tokens} tokens @ {BUDGET} budget (baseline: one full encode)",
             [t * 1e3 for t in chunk_times],
             unit="ms",
             goal="< 1000 (well under a second)",
             baseline=raw_ms,
         ),
-        _figure(
+        figure(
             f"chunk_text {n_tokens} tokens @ {BUDGET} budget, overlap {OVERLAP}",
             [t * 1e3 for t in overlap_times],
             unit="ms",
             goal="< 1000",
             baseline=raw_ms,
         ),
-        _figure(
+        figure(
             f"chunks for {n_tokens} tokens @ {BUDGET} budget (baseline: ceil(tokens/budget))",
             [float(len(chunks))],
             unit="chunks",
             goal=f"<= {least_chunks + 1}",
             baseline=float(least_chunks),
         ),
-        _figure(
+        figure(
             "fill of every chunk but the last",
             [f * 100 for f in fill],
             unit="% of budget",
@@ -146,29 +139,5 @@ def _fmt(value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
-def main(argv: list[str]) -> None:
-    repeats = int(argv[1]) if len(argv) > 1 else 7
-    rows = run(repeats)
-    header = ("figure", "median", "min", "max", "unit", "goal", "baseline")
-    table = [header] + [
-        (
-            r["figure"],
-            _fmt(r["median"]),
-            _fmt(r["min"]),
-            _fmt(r["max"]),
-            r["unit"],
-            r["goal"],
-            _fmt(r["baseline"]),
-        )
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    print(f"repeats={repeats}, python {sys.version.split()[0]}")
-    for n, row in enumerate(table):
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
-
-
 if __name__ == "__main__":
-    main(sys.argv)
+    common.main(run, default_repeats=7, notes=[f"python {sys.version.split()[0]}"])
