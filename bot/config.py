@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     channel_post_interval: float = _env("BRIEFBOT_CHANNEL_POST_INTERVAL", 1.0, ge=0)
     auto_brief_default: bool = _env("BRIEFBOT_AUTO_BRIEF", True)
 
+    # --- Access and privacy ----------------------------------------------------
+    # Comma-separated Slack IDs; empty means everyone (bot/access.py parses them).
+    allowed_channels: str = _env("BRIEFBOT_ALLOWED_CHANNELS", "")
+    allowed_users: str = _env("BRIEFBOT_ALLOWED_USERS", "")
+    daily_token_budget: int = _env("BRIEFBOT_DAILY_TOKEN_BUDGET", 0, ge=0)
+    retention_days: int = _env("BRIEFBOT_RETENTION_DAYS", 30, ge=0)
+
     # --- Storage ---------------------------------------------------------------
     data_dir: Path = _env("BRIEFBOT_DATA_DIR", default_factory=_default_data_dir)
     database_url_setting: str | None = _env("DATABASE_URL")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from bot import metrics
+from bot.access import check_budget
 from bot.config import Settings
 from bot.engines import Engine, EngineName, make_engine
 from bot.errors import BriefbotError, ModelError, QuotaError
@@ -129,13 +130,17 @@ class BriefService:
         fallback_reason: str | None = None
         started = time.perf_counter()
         try:
+            if self.settings.daily_token_budget and self.engine.name != "offline":
+                # Offline briefs cost no tokens, so only model briefs count against it.
+                await asyncio.to_thread(check_budget, self.settings, self.store, team)
             draft = await self.engine.brief(article)
         except (ModelError, QuotaError) as exc:
             if self.engine.name == "offline" or not self.settings.offline_fallback:
                 metrics.record_brief(exc.code)
                 raise
-            log.warning("model failed, falling back to offline engine: %s", exc)
-            fallback_reason = str(exc)
+            log.warning("falling back to the offline engine: %s", exc)
+            # The label reads "Written offline because <reason>".
+            fallback_reason = getattr(exc, "fallback_reason", None) or str(exc)
             draft = await self._offline_engine().brief(article)
             draft.meta.fallback_reason = fallback_reason
         except BriefbotError as exc:

@@ -11,9 +11,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+import bot.slack.digests  # noqa: F401  (registers /brief digest, follow, unfollow, feeds)
 from bot.config import Settings
 from bot.jobs import JobQueue, NewJob
-from bot.slack import commands, home, messages, shortcuts
+from bot.slack import commands, guard, home, messages, shortcuts
 from bot.slack.channels import ChannelSettings
 from bot.store import Store
 
@@ -83,6 +84,7 @@ def build_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> Asyn
         process_before_response=True,
         logger=_BOLT_LOG,
     )
+    guard.register(app, deps)  # the allow-list, in front of every listener
     for area in LISTENER_AREAS:
         area.register(app, deps)
 

@@ -21,6 +21,12 @@ HELP_TEXT = (
     "• The *Brief this message* shortcut (⋯ on any message): a brief of its links or text.\n"
     "• Mention me with a link, or in the thread of a message with a link.\n"
     f"• `{COMMAND} on` / `{COMMAND} off`: auto-briefs for links pasted in this channel.\n"
+    f"• `{COMMAND} digest daily 08:00 [Area/City]` or `{COMMAND} digest weekdays 07:30`: "
+    "a morning digest of this channel's briefs and feeds, at your local time unless you "
+    f"name a zone. `{COMMAND} digest show`, `{COMMAND} digest now`, `{COMMAND} digest off`.\n"
+    f"• `{COMMAND} follow <RSS or Atom URL>`, `{COMMAND} unfollow <URL>`, `{COMMAND} feeds`: "
+    "the feeds whose new items go in the digest.\n"
+    f"• `{COMMAND} forget`: delete the briefs stored for this channel.\n"
     f"• `{COMMAND} settings`: this channel's settings.  `{COMMAND} help`: this message."
 )
 

@@ -8,6 +8,7 @@ run after an empty ack and answer through the command's response_url.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot import retention
 from bot.render import SlackMessage
 from bot.sanitize import sanitize_slack
 from bot.slack import blocks, intake
@@ -99,10 +101,31 @@ def _switch(on: bool) -> Handler:
     return switch
 
 
+async def _forget(deps: Deps, body: dict[str, Any], args: str) -> Reply:
+    team, channel = str(body.get("team_id", "")), str(body.get("channel_id", ""))
+    gone = await asyncio.to_thread(
+        retention.forget_channel, store=deps.store, queue=deps.queue, team=team, channel=channel
+    )
+    log.info("forget in %s by %s: %d brief(s), %d job(s)",
+             channel, body.get("user_id"), gone.briefs, gone.jobs)  # fmt: skip
+    return Reply(blocks.text_message(forgotten_text(gone.briefs, gone.jobs)))
+
+
+def forgotten_text(briefs: int, jobs: int) -> str:
+    """The answer to ``/brief forget``: what was deleted."""
+    plural = "" if briefs == 1 else "s"
+    req = "" if jobs == 1 else "s"
+    return (
+        f"Deleted {briefs} stored brief{plural} of this channel (and the article text behind "
+        f"them) and {jobs} finished request{req}. Messages already posted stay in Slack."
+    )
+
+
 add_subcommand("help", _help)
 add_subcommand("settings", _settings)
 add_subcommand("on", _switch(True))
 add_subcommand("off", _switch(False))
+add_subcommand("forget", _forget)
 
 
 async def _ack(ack: Any, reply: Reply) -> None:

@@ -1,4 +1,7 @@
-"""``briefbot serve``: run the Slack app in Socket Mode or HTTP mode until SIGINT/SIGTERM."""
+"""``briefbot serve``: run the Slack app in Socket Mode or HTTP mode until SIGINT/SIGTERM.
+
+The same process runs the digest scheduler (bot.digest.runner.scheduler_loop).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import logging
 import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal
@@ -21,8 +24,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import metrics
+from bot import metrics, retention
 from bot.config import Settings
+from bot.digest.runner import Clock, scheduler_loop
 from bot.errors import ConfigError
 from bot.jobs import JobQueue
 from bot.service import BriefService
@@ -109,9 +113,12 @@ def _announce(message: str) -> None:
 
 @asynccontextmanager
 async def running(
-    settings: Settings, *, mode: Mode, port: int, host: str | None = None
-) -> AsyncIterator[Bot]:
-    """Start the bot (job workers plus Socket Mode or the HTTP server); stop on exit.
+    settings: Settings, *, mode: Mode, port: int, host: str | None = None,
+    digest_clock: Clock | None = None,
+) -> AsyncIterator[Bot]:  # fmt: skip
+    """Start the bot (job workers, digest scheduler, Socket Mode or HTTP); stop on exit.
+
+    ``digest_clock`` is the scheduler's time (tests inject one); the system clock if None.
 
     The workers share the event loop with the listeners. (A thread of their own was
     measured: acks got slower, as the two threads then fight over the GIL.)
@@ -146,8 +153,12 @@ async def running(
         deps.wake = poster.wake = workers.wake
         app = build_app(settings, client=client, deps=deps)
         queue.prune(older_than=KEEP_JOBS_SECONDS)
+        retention.start(settings, store=store, queue=queue, spawn=deps.spawn)  # now, then hourly
         workers.start()  # first requeues what a killed run left unfinished
         stack.push_async_callback(lambda: workers.stop(grace=SHUTDOWN_GRACE_SECONDS))
+        # Cron users may run `briefbot digest run-due` as well: each slot is claimed once
+        # in the database, so the two never post the same digest.
+        stack.push_async_callback(_start_digests(settings, store, client, clock=digest_clock))
         metrics.watch_jobs(queued=_queued_count(queue), in_flight=lambda: workers.in_flight)
         ready = metrics.readiness(
             database=metrics.database_check(store.path), slack=metrics.slack_check(client)
@@ -167,6 +178,28 @@ async def running(
             )
             _announce(f"listening on {bot.url}")
         yield bot
+
+
+def _start_digests(
+    settings: Settings, store: Store, client: AsyncWebClient, *, clock: Clock | None
+) -> Callable[[], Awaitable[None]]:
+    """Start the digest scheduler as a task; returns what stops it and waits for it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        scheduler_loop(settings, store, client, clock=clock, stop=stop), name="digest-scheduler"
+    )
+
+    async def stop_digests() -> None:
+        stop.set()
+        try:
+            # A digest being composed gets the same grace as a running brief.
+            await asyncio.wait_for(task, timeout=SHUTDOWN_GRACE_SECONDS)
+        except TimeoutError:
+            log.warning("the digest scheduler was cancelled after %.0fs", SHUTDOWN_GRACE_SECONDS)
+        except Exception:
+            log.exception("the digest scheduler failed")
+
+    return stop_digests
 
 
 async def _close_engine(service: BriefService) -> None:

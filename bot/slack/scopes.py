@@ -29,6 +29,9 @@ API_METHOD_SCOPES: dict[str, str | None] = {
     "conversations.replies": "channels:history",
     "conversations.history": "channels:history",
     "views.publish": None,  # the App Home tab needs no scope
+    # Digests: a brief's thread link, and the user's time zone for `/brief digest daily 08:00`.
+    "chat.getPermalink": None,
+    "users.info": "users:read",
 }
 
 #: Scopes that events, commands and shortcuts need to be delivered at all.
