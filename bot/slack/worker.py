@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bot.jobs import Job, JobQueue
+from bot.logs import job_context
 
 log = logging.getLogger(__name__)
 
@@ -107,15 +108,17 @@ class JobRunner:
                 continue
             self._running[job.id] = job
             started = time.monotonic()
-            try:
-                await self.process(job)
-            except asyncio.CancelledError:
-                # Shutdown: back to the queue; the next start resumes it without posting twice.
-                self.queue.release(job)
-                raise
-            finally:
-                self._running.pop(job.id, None)
-            log.info("job %s (%s) took %.2fs", job.id, job.kind, time.monotonic() - started)
+            # Every log line of the job (fetch, model, Slack calls) carries its id.
+            with job_context(job.id):
+                try:
+                    await self.process(job)
+                except asyncio.CancelledError:
+                    # Shutdown: back to the queue; the next start resumes it without posting twice.
+                    self.queue.release(job)
+                    raise
+                finally:
+                    self._running.pop(job.id, None)
+                log.info("job %s (%s) took %.2fs", job.id, job.kind, time.monotonic() - started)
             # Another worker may be idle while more jobs wait: pass the wake-up along.
             self._wakeup.set()
 
