@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot.errors import ConfigError
 from bot.models import Source
+from bot.store import db
 
 JobState = Literal["queued", "running", "done", "failed"]
 
@@ -102,12 +103,7 @@ def connect(path: str) -> sqlite3.Connection:
             "The Slack bot needs a database file for its job queue, not an in-memory one.",
             hint="Set DATABASE_URL to sqlite:///path/to/briefbot.db (or unset it).",
         )
-    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    return conn
+    return db.connect(path, busy_timeout_ms=10_000)
 
 
 class JobQueue:
@@ -126,13 +122,8 @@ class JobQueue:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        with db.transaction(self.conn) as conn:
+            yield conn
 
     def enqueue(self, job: NewJob) -> bool:
         """Store a job unless one with the same identity exists; True if it was new."""

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from bot.digest.schedule import Cadence, Subscription
 from bot.store import Store
+from bot.store.db import connect, transaction
 
 RunStatus = Literal["claimed", "posting", "posted", "empty", "skipped", "failed"]
 RunKind = Literal["scheduled", "manual"]
@@ -108,23 +109,12 @@ class DigestStore:
         if store.path == ":memory:":
             # An in-memory database exists only on the Store's own connection: share it.
             return cls(store._conn, store._lock)
-        conn = sqlite3.connect(
-            store.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        return cls(conn)
+        return cls(connect(store.path, busy_timeout_ms=int(BUSY_TIMEOUT_S * 1000)))
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._lock, transaction(self._conn) as conn:
+            yield conn
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:

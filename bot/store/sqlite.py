@@ -20,9 +20,9 @@ from pydantic import ValidationError
 
 from bot.errors import ConfigError
 from bot.models import Brief
+from bot.store.db import BUSY_TIMEOUT_MS, connect, transaction
 from bot.store.migrations import apply_migrations
 
-BUSY_TIMEOUT_MS = 5000
 _URL_HINT = "DATABASE_URL must be sqlite:///... (Postgres support is planned)."
 
 
@@ -84,24 +84,19 @@ class Store:
                 ) from None
             path = str(Path(path).expanduser())
         try:
-            conn = sqlite3.connect(
-                path,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                isolation_level=None,  # explicit transactions only
-                check_same_thread=False,  # guarded by the Store's lock
-            )
-        except sqlite3.Error as exc:
+            conn = connect(path, busy_timeout_ms=BUSY_TIMEOUT_MS)
+        except sqlite3.OperationalError as exc:  # missing dir, no permission, locked
             raise ConfigError(
                 f"Cannot open the database {path}: {exc}.",
                 hint="Check DATABASE_URL and the file's permissions.",
             ) from None
-        conn.row_factory = sqlite3.Row
+        except sqlite3.DatabaseError as exc:  # the file is not a SQLite database
+            raise ConfigError(
+                f"Cannot use the database {path}: {exc}.",
+                hint="Check that DATABASE_URL points at a Briefbot SQLite database.",
+            ) from None
         try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA foreign_keys = ON")
-            if path != ":memory:":
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, much faster
             apply_migrations(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
@@ -132,14 +127,8 @@ class Store:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, serialised with every other use of the connection."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._lock, transaction(self._conn) as conn:
+            yield conn
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
