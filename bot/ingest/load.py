@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
+import re
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,6 +18,15 @@ from bot.models import Article, Source
 
 #: Fewer words than this is not an article we can brief.
 MIN_WORDS = 40
+# Chinese, Japanese and Korean (Hanzi/Kanji, kana, Hangul) put no spaces between words,
+# so split() sees a whole paragraph as one word; count each such character as a word.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def word_count(text: str) -> int:
+    """Words in ``text``, each CJK character counted as one (those scripts use no spaces)."""
+    return len(_UNSPACED.sub(" ", text).split()) + len(_UNSPACED.findall(text))
+
 
 _CONTENT_TYPES = {
     ".html": "text/html",
@@ -60,7 +70,7 @@ async def _from_url(
         charset=fetched.charset,
         url=fetched.final_url,
     )
-    if len(doc.text.split()) < MIN_WORDS:
+    if word_count(doc.text) < MIN_WORDS:
         raise NoTextError(
             f"No readable article text at {fetched.final_url} "
             "(it may be paywalled, built by scripts, or image-only).",
@@ -93,7 +103,7 @@ async def _from_file(
     body = await asyncio.to_thread(_read_file, path, settings.fetch_max_bytes)
     content_type = _CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
     doc = await asyncio.to_thread(extract_document, body, content_type=content_type, name=path.name)
-    if len(doc.text.split()) < MIN_WORDS:
+    if word_count(doc.text) < MIN_WORDS:
         raise NoTextError(
             f"No readable text in {path.name} (it may be empty, image-only or scanned).",
             hint="Paste the article text instead.",
@@ -103,7 +113,7 @@ async def _from_file(
 
 def _from_text(source: Source) -> Article:
     doc = extract_plain(source.value)
-    words = len(doc.text.split())
+    words = word_count(doc.text)
     if words == 0:
         raise InputError("There's no text to brief.", hint="Paste the article text or a link.")
     if words < MIN_WORDS:

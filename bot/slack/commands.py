@@ -18,6 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot import retention
+from bot.ingest.load import word_count
 from bot.render import SlackMessage
 from bot.sanitize import sanitize_slack
 from bot.slack import blocks, intake
@@ -163,7 +164,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if not sources:
             await _ack(ack, Reply(blocks.help_message(prefix=NO_ARTICLE)))
             return
-        if sources[0].kind == "text" and len(text.split()) < 2:
+        if sources[0].kind == "text" and word_count(text) < 2:
             # One word that is neither a subcommand nor a link: a typo, most likely.
             shown = sanitize_slack(text)[:50]
             prefix = f"I don't know `{COMMAND} {shown}`."
