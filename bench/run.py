@@ -40,7 +40,7 @@ BENCHES: list[tuple[str, str, str]] = [
     ("baselines", "bench.bench_baselines", "fake OpenAI, 400 ms per call"),
     ("digest", "bench.bench_digest", "fake OpenAI, no delay; offline engine"),
     ("slack", "bench.bench_slack", "bot subprocess, fake Slack + OpenAI, 2 s per call"),
-    ("robustness", "bench.bench_robustness", "fakes with injected faults"),
+    ("robustness", "bench.robustness", "fakes with injected faults"),
 ]
 
 _GOAL = re.compile(r"^\s*(<=|>=|<|>|=|≤|≥)?\s*~?\s*(-?[\d,]*\.?\d+)")
