@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack import FakeSlack
 
 _OUR_PREFIXES = ("BRIEFBOT_", "OPENAI_", "SLACK_")
 _OUR_NAMES = {"DATABASE_URL", "PORT"}
@@ -84,3 +86,17 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
 
     return make
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    """A fresh fake Slack (Web API + Socket Mode) on a loopback port."""
+    with FakeSlack() as slack:
+        yield slack
+
+
+@pytest.fixture
+def llm() -> Iterator[FakeOpenAI]:
+    """A fresh fake OpenAI-compatible server on a loopback port."""
+    with FakeOpenAI() as server:
+        yield server

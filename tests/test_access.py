@@ -36,21 +36,9 @@ from tests.test_slack_support import bot_running, bot_settings, briefs_in, paste
 BUDGET_WORDS = "This workspace has used its daily token budget"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        yield slack
-
-
 @pytest.fixture(scope="module")
 def web() -> Iterator[FakeWeb]:
     with FakeWeb() as server:
-        yield server
-
-
-@pytest.fixture
-def llm() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
         yield server
 
 

@@ -43,12 +43,6 @@ def web() -> Iterator[FakeWeb]:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        yield slack
-
-
-@pytest.fixture
 def llm() -> Iterator[FakeOpenAI]:
     # A little model latency, so that kills land while briefs are being written.
     with FakeOpenAI(delay=0.05) as server:

@@ -96,18 +96,6 @@ def web() -> Iterator[FakeWeb]:
         yield server
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        yield slack
-
-
-@pytest.fixture
-def llm() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
 def _updated(n: int) -> Callable[[FakeSlack], bool]:
     return lambda f: len([c for c in f.calls_to("chat.update") if c.ok]) >= n
 

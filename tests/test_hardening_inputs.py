@@ -191,18 +191,6 @@ def web() -> Iterator[FakeWeb]:
         yield server
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        yield slack
-
-
-@pytest.fixture
-def llm() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
 class LoopbackNetwork:
     """Every host resolves (except *.invalid) and every connection reaches the article server."""
 

@@ -47,12 +47,6 @@ PASTED = (
 )
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        yield slack
-
-
 @pytest.fixture(scope="module")
 def web() -> Iterator[FakeWeb]:
     with FakeWeb() as server:

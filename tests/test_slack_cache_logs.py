@@ -31,12 +31,6 @@ def web() -> Iterator[FakeWeb]:
 
 
 @pytest.fixture
-def llm() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
 def settings(make_settings: Callable[..., Settings], fake: FakeSlack, llm: FakeOpenAI) -> Settings:
     return bot_settings(make_settings, fake, llm)
 

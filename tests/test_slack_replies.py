@@ -20,21 +20,9 @@ from tests.fakes.web import ARTICLE_PARAGRAPHS, ARTICLE_TITLE, FakeWeb
 from tests.test_slack_support import bot_running, bot_settings, briefs_in, is_brief, paste
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        yield slack
-
-
 @pytest.fixture(scope="module")
 def web() -> Iterator[FakeWeb]:
     with FakeWeb() as server:
-        yield server
-
-
-@pytest.fixture
-def llm() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
         yield server
 
 

@@ -32,12 +32,6 @@ def web() -> Iterator[FakeWeb]:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        yield slack
-
-
-@pytest.fixture
 def llm() -> Iterator[FakeOpenAI]:
     # Slow enough that the briefs are still being written when the process is killed.
     with FakeOpenAI(delay=2.0) as server:
