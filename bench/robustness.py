@@ -2,18 +2,22 @@
 
     .venv/bin/python bench/robustness.py [--repeats N] [--markdown]
 
-Runs tests/test_hardening_{inputs,injection,faults,crash}.py with pytest in this process;
-each test records what it tried with ``record_property`` (cases, faults, crash_jobs,
-exactly_once, leaks), and a small plugin adds them up. ``run(repeats)`` returns the rows
-bench/run.py prints (figure, median, min, max, unit, goal, baseline).
+Runs tests/test_hardening_{inputs,injection,faults,crash}.py with pytest in a fresh
+process; each test records what it tried with ``record_property`` (cases, faults,
+crash_jobs, exactly_once, leaks), and this script adds them up from the JUnit report.
+``run(repeats)`` returns the rows bench/run.py prints (figure, median, min, max, unit,
+goal, baseline).
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -41,41 +45,50 @@ FIGURES: list[tuple[str, str, str, str]] = [
 ]
 
 
-class Collector:
-    """A pytest plugin: sums the numeric properties tests record, counts outcomes."""
-
-    def __init__(self) -> None:
-        self.totals: defaultdict[str, float] = defaultdict(float)
-        self.notes: list[str] = []
-
-    def pytest_runtest_logreport(self, report: Any) -> None:
-        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            self.totals[report.outcome] += 1
-        if report.when != "call":
-            return
-        for key, value in report.user_properties:
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                self.totals[key] += value
-            else:
-                self.notes.append(f"{key}: {value}")
+def _totals(report: Path) -> tuple[defaultdict[str, float], list[str]]:
+    """Outcome counts and summed numeric properties from pytest's JUnit XML report."""
+    totals: defaultdict[str, float] = defaultdict(float)
+    notes: list[str] = []
+    for case in ET.parse(report).getroot().iter("testcase"):  # noqa: S314 - our own report
+        tags = {child.tag for child in case}
+        outcome = "failed" if tags & {"failure", "error"} else (
+            "skipped" if "skipped" in tags else "passed"
+        )  # fmt: skip
+        totals[outcome] += 1
+        for prop in case.iter("property"):
+            name, value = prop.get("name", ""), prop.get("value", "")
+            try:
+                totals[name] += float(value)
+            except ValueError:
+                notes.append(f"{name}: {value}")
+    return totals, notes
 
 
 def run_once(extra_args: list[str] | None = None) -> tuple[dict[str, float], list[str]]:
-    """Run the suites once; the totals and any notes (such as the crash test's kill plan)."""
-    import pytest
-
-    collector = Collector()
-    started = time.perf_counter()
+    """Run the suites once in a fresh process; the totals and any notes (the kill plan)."""
     paths = [str(ROOT / s) for s in SUITES]
-    code = pytest.main(
-        [*paths, "-q", "-p", "no:cacheprovider", "--rootdir", str(ROOT), *(extra_args or [])],
-        plugins=[collector],
-    )
-    totals: dict[str, float] = {k: float(collector.totals.get(k, 0)) for k, *_ in FIGURES}
-    totals["seconds"] = time.perf_counter() - started
-    if code not in (0, 1):  # 1 is "some tests failed", already counted
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.xml"
+        started = time.perf_counter()
+        # A separate process, so nothing an earlier benchmark left in this one (imports,
+        # environment, threads) can change what the suites see.
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:cacheprovider",
+             "--rootdir", str(ROOT), f"--junitxml={report}", "-o", "junit_family=xunit1",
+             *(extra_args or [])],
+            cwd=ROOT, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        seconds = time.perf_counter() - started
+        if report.exists():
+            found, notes = _totals(report)
+        else:
+            found, notes = defaultdict(float), [proc.stdout[-2000:], proc.stderr[-2000:]]
+    totals: dict[str, float] = {k: float(found.get(k, 0)) for k, *_ in FIGURES}
+    totals["seconds"] = seconds
+    if proc.returncode != 0:
         totals["failed"] = max(totals["failed"], 1.0)
-    return totals, collector.notes
+        notes.append(proc.stdout[-3000:])
+    return totals, notes
 
 
 def run(repeats: int = 1) -> list[dict[str, Any]]:

@@ -163,9 +163,9 @@ def test_fifty_jobs_through_five_sigkills_are_each_answered_exactly_once(
             f"{plan} {kills}\n{exc}\nlast bot log:\n{(log or [''])[-1][-3000:]}"
         ) from exc
     finally:
-        for p in [proc, *standby]:
-            if p.proc.poll() is None:
-                p.kill()
+        for bot in [proc, *(s.proc for s in standby)]:
+            if bot.proc.poll() is None:
+                bot.kill()
 
     once = [len(fake.thread(c, ts)) == 1 and is_brief(fake.thread(c, ts)[0]) for c, ts in threads]
     posts = [c for c in fake.calls_to("chat.postMessage") if c.ok]
