@@ -18,6 +18,7 @@ import pytest
 from bot.config import Settings
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack
+from tests.fakes.web import FakeWeb
 
 _OUR_PREFIXES = ("BRIEFBOT_", "OPENAI_", "SLACK_")
 _OUR_NAMES = {"DATABASE_URL", "PORT"}
@@ -100,3 +101,18 @@ def llm() -> Iterator[FakeOpenAI]:
     """A fresh fake OpenAI-compatible server on a loopback port."""
     with FakeOpenAI() as server:
         yield server
+
+
+@pytest.fixture
+def web() -> Iterator[FakeWeb]:
+    """A fresh loopback web server for article pages and feeds."""
+    with FakeWeb() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], fake: FakeSlack, llm: FakeOpenAI) -> Settings:
+    """Settings for a bot that talks to the fake Slack and fake OpenAI only."""
+    from tests.test_slack_support import bot_settings
+
+    return bot_settings(make_settings, fake, llm)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,12 +34,6 @@ from tests.fakes.web import FakeWeb
 from tests.test_slack_support import bot_running, bot_settings, briefs_in, paste
 
 BUDGET_WORDS = "This workspace has used its daily token budget"
-
-
-@pytest.fixture(scope="module")
-def web() -> Iterator[FakeWeb]:
-    with FakeWeb() as server:
-        yield server
 
 
 # --- the allow-list as a rule ---------------------------------------------------------

@@ -70,12 +70,6 @@ def openai_server(model: Model) -> Iterator[FakeOpenAI]:
         yield server
 
 
-@pytest.fixture
-def web() -> Iterator[FakeWeb]:
-    with FakeWeb() as server:
-        yield server
-
-
 def feed_of(web: FakeWeb, slugs: list[str]) -> bytes:
     items = "".join(
         f"<item><title>Feed story {slug}</title><link>{web.url('/articles/' + slug)}</link>"

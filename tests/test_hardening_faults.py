@@ -171,11 +171,6 @@ async def test_with_the_fallback_off_a_dead_model_is_reported_once(
 # --- faults from Slack ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings], fake: FakeSlack, llm: FakeOpenAI) -> Settings:
-    return bot_settings(make_settings, fake, llm)
-
-
 async def test_a_429_on_chat_update_is_honoured_and_the_brief_lands_once(
     settings: Settings,
     fake: FakeSlack,

@@ -20,7 +20,7 @@ from bot.prompting import render_prompt
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.slack import FakeSlack
 from tests.fakes.web import ARTICLE_PARAGRAPHS, ARTICLE_TITLE, FakeWeb
-from tests.test_slack_support import SIGNING_SECRET, bot_running, bot_settings, is_brief, paste
+from tests.test_slack_support import SIGNING_SECRET, bot_running, is_brief, paste
 
 # --- what counts as a leak: shared by every hardening test --------------------------------
 
@@ -140,11 +140,6 @@ def web() -> Iterator[FakeWeb]:
             server.add(f"/hostile/{name}", hostile_page(instruction),
                        headers={"Content-Type": "text/html; charset=utf-8"})  # fmt: skip
         yield server
-
-
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings], fake: FakeSlack, llm: FakeOpenAI) -> Settings:
-    return bot_settings(make_settings, fake, llm)
 
 
 def _updated(n: int) -> Callable[[FakeSlack], bool]:

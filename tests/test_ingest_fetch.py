@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -13,12 +13,6 @@ from bot.ingest.fetch import fetch
 from tests.fakes.web import ARTICLE_HTML, FakeWeb, article_pdf
 
 CAP = 1_000_000
-
-
-@pytest.fixture(scope="module")
-def web() -> Iterator[FakeWeb]:
-    with FakeWeb() as server:
-        yield server
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pypdf
@@ -28,12 +28,6 @@ from tests.fakes.web import (
     article_pdf,
     make_pdf,
 )
-
-
-@pytest.fixture(scope="module")
-def web() -> Iterator[FakeWeb]:
-    with FakeWeb() as server:
-        yield server
 
 
 @pytest.fixture

@@ -47,12 +47,6 @@ PASTED = (
 )
 
 
-@pytest.fixture(scope="module")
-def web() -> Iterator[FakeWeb]:
-    with FakeWeb() as server:
-        yield server
-
-
 @pytest.fixture
 def llm() -> Iterator[FakeOpenAI]:
     with FakeOpenAI(api_key=OPENAI_KEY) as server:

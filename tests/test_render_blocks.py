@@ -14,8 +14,8 @@ from bot.errors import ConfigError
 from bot.models import Brief, BriefMeta, NextStep, Participant, Tension, Topic
 from bot.render import SlackMessage, build_error_message, build_messages, build_placeholder
 from bot.render.blocks import split_text, truncate
+from tests.test_render import hostile_brief
 
-INJECTION = "<!channel> <@U123> <!here|x> @everyone <#C1|general> <!subteam^S1|@ops>"
 CONTROL = re.compile(r"<[!@#]")
 
 
@@ -182,29 +182,7 @@ def test_many_tiny_items_respect_the_block_limit() -> None:
 
 
 def test_injection_never_reaches_blocks() -> None:
-    brief = Brief(
-        title=f"Title {INJECTION}",
-        url="https://example.com/x",
-        summary=f"Summary {INJECTION}",
-        participants=[
-            Participant(name=f"P {INJECTION}", role=f"R {INJECTION}", evidence=f"E {INJECTION}")
-        ],
-        topics=[Topic(name=f"T {INJECTION}", evidence=f"E {INJECTION}")],
-        tensions=[
-            Tension(
-                description=f"D {INJECTION}", parties=[f"A {INJECTION}"], evidence=f"E {INJECTION}"
-            )
-        ],
-        next_steps=[
-            NextStep(
-                action=f"N {INJECTION}",
-                owner=f"O {INJECTION}",
-                when=f"W {INJECTION}",
-                evidence=f"E {INJECTION}",
-            )
-        ],
-        meta=BriefMeta(engine="openai", model=f"m {INJECTION}", fallback_reason=f"F {INJECTION}"),
-    )
+    brief = hostile_brief()
     messages = build_messages(brief)
     text = all_text(messages)
     assert not CONTROL.search(text)

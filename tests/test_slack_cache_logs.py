@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -14,7 +14,7 @@ from bot.logs import setup_logging
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack
 from tests.fakes.web import FakeWeb
-from tests.test_slack_support import bot_running, bot_settings, briefs_in, paste
+from tests.test_slack_support import bot_running, briefs_in, paste
 
 
 @pytest.fixture
@@ -22,17 +22,6 @@ def fake() -> Iterator[FakeSlack]:
     with FakeSlack() as slack:
         slack.add_channel("C2", name="second")
         yield slack
-
-
-@pytest.fixture
-def web() -> Iterator[FakeWeb]:
-    with FakeWeb() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings], fake: FakeSlack, llm: FakeOpenAI) -> Settings:
-    return bot_settings(make_settings, fake, llm)
 
 
 async def test_same_article_in_another_channel_comes_from_the_cache(

@@ -30,12 +30,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def web() -> Iterator[FakeWeb]:
-    with FakeWeb() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def fake() -> Iterator[FakeSlack]:
     with FakeSlack() as slack:
         yield slack

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,18 +17,7 @@ from tests.fakes.slack import (
     slash_command_payload,
 )
 from tests.fakes.web import ARTICLE_PARAGRAPHS, ARTICLE_TITLE, FakeWeb
-from tests.test_slack_support import bot_running, bot_settings, briefs_in, is_brief, paste
-
-
-@pytest.fixture(scope="module")
-def web() -> Iterator[FakeWeb]:
-    with FakeWeb() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings], fake: FakeSlack, llm: FakeOpenAI) -> Settings:
-    return bot_settings(make_settings, fake, llm)
+from tests.test_slack_support import bot_running, briefs_in, is_brief, paste
 
 
 def _updated(n: int) -> Callable[[FakeSlack], bool]:

@@ -26,12 +26,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def web() -> Iterator[FakeWeb]:
-    with FakeWeb() as server:
-        yield server
-
-
-@pytest.fixture
 def llm() -> Iterator[FakeOpenAI]:
     # Slow enough that the briefs are still being written when the process is killed.
     with FakeOpenAI(delay=2.0) as server:

@@ -38,17 +38,6 @@ def fake() -> Iterator[FakeSlack]:
     assert called <= set(API_METHOD_SCOPES), called - set(API_METHOD_SCOPES)
 
 
-@pytest.fixture(scope="module")
-def web() -> Iterator[FakeWeb]:
-    with FakeWeb() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings], fake: FakeSlack, llm: FakeOpenAI) -> Settings:
-    return bot_settings(make_settings, fake, llm)
-
-
 def _acked(envelope_id: str) -> Callable[[FakeSlack], bool]:
     return lambda f: envelope_id in f.acks
 

@@ -74,12 +74,6 @@ class LoopbackConnector:
         )
 
 
-@pytest.fixture(scope="module")
-def web() -> Iterator[FakeWeb]:
-    with FakeWeb() as server:
-        yield server
-
-
 @pytest.fixture
 def guarded(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings(allow_private_networks=False, fetch_timeout=2.0)
