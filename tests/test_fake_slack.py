@@ -296,6 +296,24 @@ def test_wait_for_times_out_with_the_call_log(fake: FakeSlack, client: WebClient
     assert time.monotonic() - started < 2
 
 
+def test_wait_for_sees_state_the_fake_does_not_own(fake: FakeSlack) -> None:
+    # The bot's queue or a file changes without any call to the fake: the wait must still
+    # end soon after the condition holds, not sleep out its limit (the lost wake-up).
+    done = threading.Event()
+    threading.Timer(0.05, done.set).start()
+    started = time.monotonic()
+    fake.wait_for(lambda f: done.is_set(), timeout=30)
+    assert time.monotonic() - started < 10
+
+
+async def test_await_for_sees_state_the_fake_does_not_own(fake: FakeSlack) -> None:
+    done = threading.Event()
+    threading.Timer(0.05, done.set).start()
+    started = time.monotonic()
+    await fake.await_for(lambda f: done.is_set(), timeout=30)
+    assert time.monotonic() - started < 10
+
+
 async def test_await_for_lets_the_test_loop_run(fake: FakeSlack) -> None:
     client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
     task = asyncio.create_task(client.chat_postMessage(channel="C1", text="x"))

@@ -12,11 +12,18 @@ from typing import Generic, TypeVar
 S = TypeVar("S")
 
 
+# A predicate may also read state the fake does not own (the bot's job queue, a file), whose
+# changes never call `changed()`; re-checking at this interval means such a wait ends soon
+# after the condition holds instead of sleeping out its whole limit.
+RECHECK_S = 0.05
+
+
 class Waiters(Generic[S]):
     """Wakes sync and async waiters whenever the subject's state changes.
 
     The owner guards its state with `cond` and calls `changed()` (with `cond` held) after
     every change; predicates run with `cond` held, so they see a consistent state.
+    Waiters also re-check every RECHECK_S, for predicates over state outside the fake.
     """
 
     def __init__(self, subject: S, cond: threading.Condition, report: Callable[[str], str]) -> None:
@@ -57,7 +64,7 @@ class Waiters(Generic[S]):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise self._timeout(predicate, limit, errors)
-                self._cond.wait(remaining)
+                self._cond.wait(min(remaining, RECHECK_S))
 
     async def await_(self, predicate: Callable[[S], bool], limit: float) -> None:
         loop = asyncio.get_running_loop()
@@ -77,7 +84,7 @@ class Waiters(Generic[S]):
                 if remaining <= 0:
                     raise self._timeout(predicate, limit, errors)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), remaining)
+                    await asyncio.wait_for(event.wait(), min(remaining, RECHECK_S))
         finally:
             with self._cond:
                 self._async.discard(waiter)
