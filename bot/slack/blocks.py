@@ -68,6 +68,7 @@ class ChannelView:
     language: str
     template: str
     auto_brief: bool
+    questions_any: bool = False
 
 
 def settings_message(view: ChannelView) -> SlackMessage:
@@ -80,9 +81,23 @@ def settings_message(view: ChannelView) -> SlackMessage:
         f"• Language: `{sanitize_slack(view.language)}`",
         f"• Template: `{sanitize_slack(view.template)}`",
         f"• Auto-briefs for pasted links: *{auto}* (`{COMMAND} {switch}` to turn them {switch})",
+        questions_line(view.questions_any),
     ]
     text = "\n".join(lines)
     return SlackMessage(text=text, blocks=[_section(text)])
+
+
+def questions_line(any_reply: bool) -> str:
+    """The settings line for questions in a brief's thread."""
+    if any_reply:
+        return (
+            "• Questions in a brief's thread: *any reply* "
+            f"(`{COMMAND} settings questions mention` for @mentions only)"
+        )
+    return (
+        "• Questions in a brief's thread: *@mentions only* "
+        f"(`{COMMAND} settings questions any` to take every reply)"
+    )
 
 
 def toggled_message(*, on: bool, user: str | None) -> SlackMessage:
