@@ -20,7 +20,11 @@ RELATIVE_SCORE = 0.6
 
 def _supported(hit: Hit, question_terms: int) -> bool:
     shared = round(hit.coverage * question_terms)
-    return hit.coverage >= MIN_COVERAGE or shared >= MIN_SHARED_WORDS
+    if question_terms <= 3:
+        return hit.coverage >= MIN_COVERAGE
+    # Longer questions: more than half their words, or three of them. Half of four is
+    # too easy: the subject's own words ("the man", "Houston") match on every page.
+    return hit.coverage > MIN_COVERAGE or shared >= MIN_SHARED_WORDS
 
 
 def answer_offline(

@@ -20,6 +20,8 @@ HELP_TEXT = (
     f"• `{COMMAND} <link or text>`: a brief of that, posted in this channel.\n"
     "• The *Brief this message* shortcut (⋯ on any message): a brief of its links or text.\n"
     "• Mention me with a link, or in the thread of a message with a link.\n"
+    "• Mention me with a question in a brief's thread: I answer from the article, with quotes "
+    f"(`{COMMAND} settings questions any` takes every reply in a brief's thread).\n"
     f"• `{COMMAND} on` / `{COMMAND} off`: auto-briefs for links pasted in this channel.\n"
     f"• `{COMMAND} digest daily 08:00 [Area/City]` or `{COMMAND} digest weekdays 07:30`: "
     "a morning digest of this channel's briefs and feeds, at your local time unless you "

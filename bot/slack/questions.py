@@ -173,6 +173,8 @@ class QuestionJobs:
         if not articles and p.get("origin") == "reply":
             self.poster.queue.finish(job)  # brief gone (forgotten): nothing to say
             return
+        if not articles and await self._brief_parent(job):
+            return
         posted = await self.poster._earlier_posts(job, channel, thread_ts)
         if not articles:
             await self.poster._post_once(
@@ -192,6 +194,28 @@ class QuestionJobs:
             return
         await self.poster._update(channel, ts, answer_message(answer), job=job, part=0)
         self.poster.queue.finish(job)
+
+    async def _brief_parent(self, job: Job) -> bool:
+        """A thread whose first message has an article link not briefed yet: brief it.
+
+        "@Briefbot brief this please" under a link asks for its brief, as a bare mention
+        does; the question can follow once the brief is there. True if a brief was queued.
+        """
+        p = job.payload
+        resp = await self.poster._call(
+            "conversations_replies", channel=p["channel"], ts=p["thread_ts"], limit=1
+        )
+        parents = [m for m in resp.get("messages") or [] if m.get("ts") == p["thread_ts"]]
+        if not parents or not intake.link_sources(str(parents[0].get("text", ""))):
+            return False
+        children = intake.thread_parent_jobs(
+            parents[0], team=p["team"], channel=p["channel"], user=p.get("user")
+        )
+        if not any(self.poster.queue.enqueue_many(children)):
+            return False  # briefed before (its article not kept): the hint says what to do
+        self.poster.queue.finish(job)
+        self.poster.wake()
+        return True
 
     async def _answer(self, p: dict[str, Any], articles: list[ThreadArticle]) -> Answer:
         where = {"team": p["team"], "channel": p["channel"]}
