@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from bot.ask.models import AnswerDraft, Turn
 from bot.ask.offline import answer_offline
 from bot.ask.retrieval import GAP, SentenceIndex, terms
 from bot.ask.service import ground_answer
+from bot.config import Settings
 from bot.slack.questions import is_plain_reply, question_text
 from bot.tokens import count_tokens
 from tests.fakes.openai_server import FakeOpenAI
@@ -157,3 +159,20 @@ def test_doctor_names_the_scope_thread_replies_need(monkeypatch: pytest.MonkeyPa
         result = _doctor(monkeypatch, **_keyed(slack, llm.base_url))
     assert result.status("Slack scopes") == "fail"
     assert "missing groups:history" in result.detail("Slack scopes")
+
+
+async def test_a_spent_daily_budget_answers_offline_and_says_why(
+    make_settings: Callable[..., Settings], llm: FakeOpenAI
+) -> None:
+    from bot.ask.service import AskService
+    from bot.store import Store
+
+    settings = make_settings(openai_api_key="sk-test", openai_base_url=llm.base_url,
+                             daily_token_budget=1000)  # fmt: skip
+    with Store.open("sqlite://") as store:
+        service = AskService(settings, store=store, question_tokens=lambda team: 1000)
+        answer = await service.ask(ARTICLE_TEXT, "Who is the mayor of Halden?", team="T1")
+        await service.aclose()
+    assert llm.chat_requests == []
+    assert answer.engine == "offline" and answer.answered
+    assert answer.fallback_reason == "the daily token budget is reached"

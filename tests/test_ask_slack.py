@@ -182,3 +182,36 @@ async def test_forget_removes_stored_questions_and_the_threads_article(
         conn = bot.deps.queue.conn
         assert conn.execute("SELECT COUNT(*) FROM ask_questions").fetchone()[0] == 0
         assert conn.execute("SELECT COUNT(*) FROM ask_threads").fetchone()[0] == 0
+
+
+async def test_an_earlier_question_and_answer_are_context_for_the_next(
+    settings: Settings, fake: FakeSlack, web: FakeWeb, llm: FakeOpenAI
+) -> None:
+    later = {"answer": "Next week.", "quotes": [ARTICLE_PARAGRAPHS[1].split(", wages")[0]],
+             "answered": True}  # fmt: skip
+    llm.enqueue(Reply.brief(empty_draft()), ANSWER, later)
+    async with bot_running(settings, fake):
+        parent = await _briefed(fake, web)
+        _, first = _ask(fake, parent, "<@UBOT> how much will wages rise?")
+        fake.send_envelope("events_api", first)
+        await fake.await_for(_done(2))
+        _, second = _ask(fake, parent, "<@UBOT> and when is that ratified?")
+        fake.send_envelope("events_api", second)
+        await fake.await_for(_done(3))
+    prompt = llm.chat_requests[-1].user_text
+    assert "Q: how much will wages rise?" in prompt
+    assert "A: Wages rise 6.5% this year and 4% in 2025." in prompt
+    assert prompt.index("Q: how much") < prompt.index("Question: and when is that ratified?")
+
+
+async def test_a_setting_value_it_does_not_know_gets_the_usage(
+    settings: Settings, fake: FakeSlack
+) -> None:
+    from tests.fakes.slack import slash_command_payload
+
+    async with bot_running(settings, fake) as bot:
+        envelope = fake.send_envelope("slash_commands", slash_command_payload(
+            text="settings questions sometimes"))  # fmt: skip
+        await fake.await_for(lambda f: envelope in f.acks)
+        assert not bot.deps.channels.questions_any("T1", "C1")
+    assert "settings questions any" in json.dumps(fake.acks[envelope]["payload"])
