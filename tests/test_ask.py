@@ -161,16 +161,27 @@ def test_doctor_names_the_scope_thread_replies_need(monkeypatch: pytest.MonkeyPa
     assert "missing groups:history" in result.detail("Slack scopes")
 
 
-async def test_a_spent_daily_budget_answers_offline_and_says_why(
-    make_settings: Callable[..., Settings], llm: FakeOpenAI
+async def test_tokens_spent_on_questions_count_against_the_daily_budget(
+    make_settings: Callable[..., Settings], llm: FakeOpenAI, tmp_path: Path
 ) -> None:
+    from bot.access import BudgetExceeded, check_budget
+    from bot.ask.models import Answer
     from bot.ask.service import AskService
+    from bot.ask.store import AskStore
     from bot.store import Store
+    from bot.store.db import connect
 
     settings = make_settings(openai_api_key="sk-test", openai_base_url=llm.base_url,
                              daily_token_budget=1000)  # fmt: skip
-    with Store.open("sqlite://") as store:
-        service = AskService(settings, store=store, question_tokens=lambda team: 1000)
+    with Store.open(f"sqlite:///{tmp_path / 'bot.db'}") as store:
+        spent = Answer(question="q", answer="a", answered=True, engine="openai", tokens_in=1000)
+        conn = connect(store.path)
+        AskStore(conn).record_answer(spent, team="T1", channel="C1", thread_ts="1",
+                                     question_ts="2")  # fmt: skip
+        conn.close()
+        with pytest.raises(BudgetExceeded):  # briefs see the questions' tokens too
+            check_budget(settings, store, "T1")
+        service = AskService(settings, store=store)
         answer = await service.ask(ARTICLE_TEXT, "Who is the mayor of Halden?", team="T1")
         await service.aclose()
     assert llm.chat_requests == []

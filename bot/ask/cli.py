@@ -33,11 +33,9 @@ async def run_ask(args: argparse.Namespace, settings: Settings, *, progress: Any
     """Load the source once, then answer through the same service the Slack thread uses."""
     from bot.ask.render import render_json, render_markdown
     from bot.ask.service import AskService
-    from bot.ask.store import AskStore
     from bot.ingest import load_article
     from bot.ingest.sources import parse_sources
     from bot.store import Store
-    from bot.store.db import connect
 
     question = " ".join(str(args.question).split())
     if not question:
@@ -46,11 +44,7 @@ async def run_ask(args: argparse.Namespace, settings: Settings, *, progress: Any
     [source, *_] = parse_sources([args.source], stdin_text=stdin_text)
     article = await load_article(source, settings, progress=progress)
     with Store.open(settings.database_url) as store:
-        asks = AskStore(connect(store.path)) if store.path != ":memory:" else None
-        service = AskService(
-            settings, store=store, engine_name=args.engine,
-            question_tokens=asks.tokens_today if asks else None,
-        )  # fmt: skip
+        service = AskService(settings, store=store, engine_name=args.engine)
         try:
             answer = await service.ask(
                 article.text, question, title=article.title,
@@ -58,8 +52,6 @@ async def run_ask(args: argparse.Namespace, settings: Settings, *, progress: Any
             )  # fmt: skip
         finally:
             await service.aclose()
-            if asks is not None:
-                asks.conn.close()
     if args.format == "json":
         print(render_json(answer))
     else:

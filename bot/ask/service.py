@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 
 from bot import metrics
-from bot.access import BudgetExceeded, tokens_used_today
+from bot.access import check_budget
 from bot.ask.model import ModelAnswerer
 from bot.ask.models import MAX_QUOTES, Answer, AnswerDraft, Turn
 from bot.ask.offline import answer_offline
@@ -25,10 +24,6 @@ from bot.grounding import quote_in_text, strip_foreign_urls
 from bot.store import Store
 
 log = logging.getLogger(__name__)
-
-#: Extra tokens a team has spent on questions today (the brief log counts the rest).
-QuestionTokens = Callable[[str], int]
-
 
 def ground_answer(draft: AnswerDraft, text: str) -> tuple[AnswerDraft, int]:
     """Keep only quotes found verbatim in ``text`` (at most 3); strip foreign URLs.
@@ -58,13 +53,11 @@ class AskService:
         *,
         store: Store | None,
         engine_name: EngineName | None = None,
-        question_tokens: QuestionTokens | None = None,
         model: ModelAnswerer | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.engine_name: EngineName = engine_name or settings.engine_name()
-        self.question_tokens = question_tokens
         self._model = model
 
     @property
@@ -77,17 +70,6 @@ class AskService:
         if self._model is not None:
             await self._model.aclose()
 
-    async def _check_budget(self, team: str | None) -> None:
-        """Briefs' and questions' tokens today against BRIEFBOT_DAILY_TOKEN_BUDGET."""
-        budget = self.settings.daily_token_budget
-        if budget <= 0 or self.store is None or not team:
-            return
-        # Question rows live on the caller's connection (the event loop's); the brief log
-        # is the Store's, safe in a thread.
-        used = self.question_tokens(team) if self.question_tokens is not None else 0
-        used += await asyncio.to_thread(tokens_used_today, self.store, team)
-        if used >= budget:
-            raise BudgetExceeded(budget)
 
     async def ask(
         self,
@@ -107,7 +89,9 @@ class AskService:
         engine: EngineName = self.engine_name
         if engine == "openai":
             try:
-                await self._check_budget(team)
+                if self.settings.daily_token_budget:
+                    # Briefs and questions share it (access.tokens_used_today counts both).
+                    await asyncio.to_thread(check_budget, self.settings, self.store, team)
                 # Retrieval and token counting are CPU work: keep the event loop free.
                 messages = await asyncio.to_thread(
                     self.model.prepare, text, title=title, question=question, history=history

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from bot.access import start_of_utc_day
 from bot.ask.models import Answer, Turn
 
 #: Earlier turns read back per thread; the token budget trims further.
@@ -112,16 +111,6 @@ class AskStore:
             shown = answer.answer if answer.answered else "The article doesn't say."
             turns.append(Turn(question=row["question"], answer=shown))
         return turns
-
-    def tokens_today(self, team: str, *, now: datetime | None = None) -> int:
-        """Model tokens the team's questions used since 00:00 UTC (for the daily budget)."""
-        since = start_of_utc_day(now).isoformat(timespec="microseconds")
-        row = self.conn.execute(
-            "SELECT COALESCE(SUM(tokens_in + tokens_out), 0) FROM ask_questions"
-            " WHERE team=? AND created_at >= ?",
-            (team, since),
-        ).fetchone()
-        return int(row[0])
 
     def forget_channel(self, *, team: str, channel: str) -> int:
         """Delete a channel's stored questions, answers and article text; questions deleted."""

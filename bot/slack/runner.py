@@ -153,7 +153,7 @@ async def running(
             pacer=ChannelPacer(settings.channel_post_interval),
         )
         ask_store = AskStore(queue.conn)
-        asker = AskService(settings, store=store, question_tokens=ask_store.tokens_today)
+        asker = AskService(settings, store=store)
         stack.push_async_callback(asker.aclose)
         QuestionJobs(poster, asker, ask_store).install()
         workers = JobRunner(queue, poster.run, concurrency=settings.max_jobs_in_flight)
