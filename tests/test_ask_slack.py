@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from bot.config import Settings
 from tests.fakes.openai_server import FakeOpenAI, Reply, empty_draft
 from tests.fakes.slack import FakeSlack, app_mention_event, event_callback, message_event
@@ -215,3 +217,23 @@ async def test_a_setting_value_it_does_not_know_gets_the_usage(
         await fake.await_for(lambda f: envelope in f.acks)
         assert not bot.deps.channels.questions_any("T1", "C1")
     assert "settings questions any" in json.dumps(fake.acks[envelope]["payload"])
+
+
+@pytest.mark.parametrize("lost", ["chat.postMessage", "chat.update"])
+async def test_a_lost_slack_answer_is_retried_without_a_second_post_or_model_call(
+    lost: str, settings: Settings, fake: FakeSlack, web: FakeWeb, llm: FakeOpenAI
+) -> None:
+    llm.enqueue(Reply.brief(empty_draft()), ANSWER)
+    async with bot_running(settings, fake):
+        parent = await _briefed(fake, web)
+        # Slack performs the call, but its answer never arrives: the job runs again.
+        fake.drop_next(lost, apply=True)
+        _, mention = _ask(fake, parent, "<@UBOT> how much will wages rise?")
+        fake.send_envelope("events_api", mention)
+        await fake.await_for(
+            lambda f: len([c for c in f.calls_to("chat.update") if c.ok]) >= 2
+            and "Wages rise" in f.thread("C1", parent)[-1]["text"], timeout=20,
+        )  # fmt: skip
+    ours = [m for m in fake.thread("C1", parent) if m.get("bot_id")]
+    assert len(ours) == 2  # the brief and one answer
+    assert len(llm.chat_requests) == 2  # the brief and one answer
