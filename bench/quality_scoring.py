@@ -187,11 +187,18 @@ def found_items(items: Iterable[Mapping[str, Any]], labelled: Iterable[Label]) -
     return [any(covers(t, _keys_of(want)) for t in texts) for want in labelled]
 
 
-_CONTRACTION = re.compile(r"(?:n't|'re|'ll|'ve|'d|'m|'s)$")
+# Determiners may open an owner ("his campaign", "the court") but not stand for one.
+DETERMINERS = _wordset("the a an this that these those his her its their our my your")
+_CONTRACTION = re.compile(r"(?:n't|'re|'ll|'ve|'d|'m)$")
 
 
 def _is_function_word(token: str) -> bool:
-    return token in FUNCTION_WORDS or bool(_CONTRACTION.search(token))
+    """A function word or contraction ("don't", "it's"); a possessive name ("nasa's") is not."""
+    return (
+        token in FUNCTION_WORDS
+        or token.removesuffix("'s") in FUNCTION_WORDS
+        or bool(_CONTRACTION.search(token))
+    )
 
 
 @dataclass(frozen=True)
@@ -269,7 +276,9 @@ def junk_reason(kind: str, item: Mapping[str, Any], vocabulary: Vocabulary) -> s
             return "tension without parties"
         owner = words(str(item.get("owner") or ""))
         if kind == "next_steps" and owner:
-            if _is_function_word(owner[0]) and owner[0] != "the":
+            if all(_is_function_word(t) for t in owner):
+                return "owner is not an actor"
+            if _is_function_word(owner[0]) and owner[0] not in DETERMINERS:
                 return "owner is not an actor"
             if len(owner) == 1 and vocabulary.is_common(owner[0]):
                 return "owner is a common word"

@@ -128,6 +128,9 @@ def test_key_terms_all_needed_and_alternatives_any() -> None:
             "owner is not an actor",
         ),
         ("next_steps", {"action": "Sentencing on Feb. 14", "owner": "the court"}, None),
+        ("next_steps", {"action": "Meet the thresholds", "owner": "His campaign"}, None),
+        ("next_steps", {"action": "Look closer by 2023", "owner": "NASA's mission"}, None),
+        ("next_steps", {"action": "Need some mason jars", "owner": "You"}, "owner is not an actor"),
     ],
 )
 def test_junk_detector(kind: str, item: dict[str, Any], reason: str | None) -> None:
