@@ -95,6 +95,7 @@ FIGURES = (
     ("step_recall", "next-step recall", "share"),
     ("matched", "tensions + next steps matched", "items"),
     ("junk_share", "junk items", "share"),
+    ("junk_share_en", "junk items, English pages only", "share"),
     ("verbatim_share", "verbatim quotes", "share"),
     ("honest", "non-English: honest minimal brief", "share"),
 )

@@ -383,6 +383,7 @@ def summarise(pages: list[PageScore]) -> dict[str, Any]:
         "matched": sum(tensions) + sum(steps),
         "labelled_items": len(tensions) + len(steps),
         "junk_share": ratio(sum(len(p.junk) for p in pages), sum(p.items for p in pages)),
+        "junk_share_en": ratio(sum(len(p.junk) for p in en), sum(p.items for p in en)),
         "verbatim_share": ratio(sum(p.verbatim for p in pages), sum(p.quotes for p in pages)),
         "honest": ratio(sum(bool(p.honest) for p in foreign), len(foreign)),
         "foreign_pages": len(foreign),

@@ -160,7 +160,7 @@ def test_page_score_and_summary() -> None:
     assert figures["role_accuracy"] == 1.0
     assert (figures["tension_recall"], figures["step_recall"]) == (0.0, 1.0)
     assert figures["matched"] == 1
-    assert figures["junk_share"] == 1 / 4
+    assert figures["junk_share"] == figures["junk_share_en"] == 1 / 4
 
 
 def test_non_english_page_is_honest_only_when_empty_and_noted() -> None:
