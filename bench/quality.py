@@ -12,7 +12,7 @@ other worktree's engine with these labels.
 Labels: ``bench/quality_labels/<id>.json``, one per page, written from the article text (the
 project's own extractor), never from an engine's output. Each has ``id``, ``genre``,
 ``language``, ``split`` (fixed per id: within each genre, pages sorted by sha256 of the id,
-alternating between halves), ``participants[{name, aliases?, role, core?}]``,
+alternating between halves), ``participants[{name, aliases?, role, core?, optional?}]``,
 ``tensions[{description, parties, keys}]``, ``next_steps[{action, owner, when?, keys}]`` and
 ``topics``. Non-English pages have empty lists and an ``honest_brief`` note.
 
@@ -23,9 +23,10 @@ How a brief is scored (``bench/quality_scoring.py``; the same rules for engine a
   matches a labelled one when its name equals the label's name, one of its aliases, or (for
   a person: 2-4 words, none an organisation word) its surname. Matching is one to one: a
   second item for the same participant counts against precision.
-- **Participant recall** = labelled participants matched / labelled (English pages);
-  **core recall** the same over those marked core; **precision** = brief participants that
-  match / brief participants.
+- **Participant recall** = labelled participants matched / labelled (English pages), not
+  counting those marked ``optional`` (passing mentions: a news agency cited, a player named
+  once); **core recall** the same over those marked core; **precision** = brief participants
+  that match a labelled one, optional or not / brief participants.
 - **Role accuracy**, over matched participants whose label gives a role: the brief's role
   shares at least one content word (not a function word or title) with the labelled role.
 - **Tension / next-step recall**: a labelled item counts as found when one brief item's text

@@ -124,11 +124,16 @@ class ParticipantScore:
 
 
 def score_participants(brief: BriefDict, label: Label) -> ParticipantScore:
-    """Match brief participants to labelled ones, one to one; repeats count as extras."""
+    """Match brief participants to labelled ones, one to one; repeats count as extras.
+
+    An ``optional`` participant (a passing mention) may be listed without counting against
+    precision, and is not counted in recall when it is left out.
+    """
     score = ParticipantScore()
     wanted = list(label.get("participants", []))
     any_core = any(p.get("core") for p in wanted)
-    score.labelled = len(wanted)
+    required = [not p.get("optional") for p in wanted]
+    score.labelled = sum(required)
     score.labelled_core = sum(1 for p in wanted if p.get("core") or not any_core)
     keys = [label_keys(p) for p in wanted]
     taken: set[int] = set()
@@ -148,9 +153,9 @@ def score_participants(brief: BriefDict, label: Label) -> ParticipantScore:
     for i, p in enumerate(wanted):
         core = bool(p.get("core") or not any_core)
         if i in taken:
-            score.found += 1
+            score.found += required[i]
             score.found_core += core
-        else:
+        elif required[i]:
             score.missed.append(p["name"])
     return score
 

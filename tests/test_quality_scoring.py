@@ -37,6 +37,7 @@ LABEL: dict[str, Any] = {
         {"name": "Ilhan Omar", "role": "U.S. Rep., D-Minn.", "core": True},
         {"name": "Sonya Zoghlin", "role": "Carlineo's attorney"},
         {"name": "U.S. Attorney's Office", "aliases": ["prosecutors"], "role": "prosecution"},
+        {"name": "Associated Press", "role": "news agency", "optional": True},
     ],
     "tensions": [
         {
@@ -64,6 +65,14 @@ def test_surname_alias_and_titles_match_but_an_organisations_last_word_does_not(
     score = score_participants(brief, LABEL)
     assert (score.found, score.correct, score.listed) == (2, 2, 2)
     assert score.missed == ["Sonya Zoghlin", "U.S. Attorney's Office"]
+
+
+def test_an_optional_participant_is_free_to_list_or_leave_out() -> None:
+    listed = score_participants({"participants": [participant("Associated Press")]}, LABEL)
+    assert (listed.correct, listed.listed, listed.found, listed.labelled) == (1, 1, 0, 4)
+    left_out = score_participants({"participants": []}, LABEL)
+    assert "Associated Press" not in left_out.missed
+    assert left_out.labelled == 4
 
 
 def test_a_second_item_for_one_participant_counts_against_precision() -> None:
