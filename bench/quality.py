@@ -74,7 +74,13 @@ if str(ROOT) not in sys.path:  # appended, never inserted: `bot` must stay the c
 
 from bench import common  # noqa: E402
 from bench.quality_baseline import baseline_brief  # noqa: E402
-from bench.quality_scoring import PageScore, score_page, summarise, vocabulary_of  # noqa: E402
+from bench.quality_scoring import (  # noqa: E402
+    PageScore,
+    label_problems,
+    score_page,
+    summarise,
+    vocabulary_of,
+)
 
 LABELS = Path(__file__).resolve().parent / "quality_labels"
 GOALS = {
@@ -173,6 +179,7 @@ async def _run(
             except BriefbotError as exc:
                 failures.append(f"{page}: {exc}")
                 continue
+            failures += label_problems(label, result.article.text)
             brief = result.brief
             rendered = render_markdown(brief, template_dir=settings.template_dir)
             text = result.article.text
@@ -266,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     notes = [
         f"engine {args.engine} from {Path(measured.__file__).parent}; labels {args.labels}",
         f"pages scored: {len(engine)} of {len(chosen)} labelled ({', '.join(halves)})",
-        *(f"failed: {f}" for f in failures),
+        *(f"problem: {f}" for f in failures),
     ]
     if args.verbose:
         _misses(engine, {lab["id"]: lab for lab in chosen})

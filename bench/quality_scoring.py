@@ -166,6 +166,21 @@ def covers(text: str, keys: Iterable[str]) -> bool:
     return all(any(fold(alt) in folded for alt in key.split("|") if alt) for key in keys)
 
 
+def label_problems(label: Label, article_text: str) -> list[str]:
+    """What in a label cannot be found in its article: a typo there caps recall silently."""
+    problems = []
+    for kind in ("tensions", "next_steps"):
+        for want in label.get(kind, []):
+            keys = _keys_of(want)
+            if not covers(article_text, keys):
+                problems.append(f"{label['id']}: {kind} keys {keys} not all in the text")
+    names = f" {name_key(article_text)} "
+    for person in label.get("participants", []):
+        if not any(f" {key} " in names for key in label_keys(person)):
+            problems.append(f"{label['id']}: participant {person['name']!r} not in the text")
+    return problems
+
+
 def _item_text(item: Mapping[str, Any]) -> str:
     parts: list[Any] = [
         item.get("description"),

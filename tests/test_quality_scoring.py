@@ -12,6 +12,7 @@ from bench.quality_scoring import (
     found_items,
     junk_reason,
     label_keys,
+    label_problems,
     role_matches,
     score_page,
     score_participants,
@@ -207,3 +208,12 @@ def test_baseline_regexes_stay_linear_on_adversarial_text() -> None:
     vocabulary_of([hostile])
     # Generous bound: the linear scan takes well under a second; a stall takes minutes.
     assert time.perf_counter() - started < 5
+
+
+def test_label_problems_name_keys_and_participants_missing_from_the_text() -> None:
+    # The office is found by its alias "prosecutors"; the agency is named nowhere.
+    assert label_problems(LABEL, ARTICLE) == ["p1: participant 'Associated Press' not in the text"]
+    typo = {**LABEL, "participants": [], "next_steps": [{"keys": ["sentencing", "Feb. 41"]}]}
+    assert label_problems(typo, ARTICLE) == [
+        "p1: next_steps keys ['sentencing', 'Feb. 41'] not all in the text"
+    ]
