@@ -28,18 +28,25 @@ How a brief is scored (``bench/quality_scoring.py``; the same rules for engine a
   once); **core recall** the same over those marked core; **precision** = brief participants
   that match a labelled one, optional or not / brief participants.
 - **Role accuracy**, over matched participants whose label gives a role: the brief's role
-  shares at least one content word (not a function word or title) with the labelled role.
+  shares at least one content word (not a function word; "president" counts) with it.
 - **Tension / next-step recall**: a labelled item counts as found when one brief item's text
   (description or action, parties, owner, when and evidence) holds every one of its ``keys``
   (case- and accent-insensitive substrings; "a|b" means either). **Matched** is the count of
   labelled tensions plus next steps found.
-- **Junk share** = junk items / all items (participants, topics, tensions, next steps). An
-  item is junk if it is under 3 characters; all function words; a name or topic that starts
-  or ends with a function word; a one-word name, topic or owner that the corpus writes in
-  lowercase at least as often as capitalised mid-sentence (a common noun: "Phase", "Switch");
-  a tension or action of one word or ending in a function word; a tension with no parties;
-  or an owner led by a function word ("Undoubtedly it", "Had"). On a non-English page every
-  item is junk: an English-only engine cannot name anything in it.
+- **Junk share** = junk items / all items (participants, topics, tensions, next steps).
+  Junk is found by generic rules, never a list of known bad outputs. Any item: under 3
+  characters (unless in capitals: "UK"), or all function words and contractions ("Didn't").
+  A name: led by a function word other than "the" ("I'm told"), ending in one ("Carlineo
+  never"), or one word the corpus writes lowercase at least as often as capitalised
+  mid-sentence (a common noun: "Phase", "Switch"). A topic: led or ended by a function word,
+  or one such common word that also appears in 5 % or more of the corpus pages ("Game",
+  "Deal"; "impeachment" is a subject, not generic). A tension or next step: one word (an
+  action may lean on its date: "Sentencing" + "Feb. 14"), or ending in a function word
+  ("Disagree with them"); a tension with no parties; an owner that is only function words
+  ("You", "Had"), led by one other than a determiner ("Undoubtedly it"; "His campaign" is
+  fine), or one common word ("Layoffs"). A labelled participant is never junk. On a
+  non-English page every item is junk: an English-only engine cannot name anything in it.
+  The table gives the share over all pages and over English pages alone.
 - **Verbatim share** = items whose evidence occurs in the article text after whitespace,
   quote-mark and dash normalisation (no ellipsis joins) / items.
 - **Honest non-English briefs** = non-English pages whose brief has no participants, topics,

@@ -271,7 +271,8 @@ def junk_reason(kind: str, item: Mapping[str, Any], vocabulary: Vocabulary) -> s
     }[kind]
     value = str(item.get(text) or "")
     tokens = words(value)
-    if len(value.strip()) < MIN_ITEM_CHARS or not tokens:
+    short = len(value.strip()) < MIN_ITEM_CHARS and not value.strip().isupper()  # "UK" is fine
+    if short or not tokens:
         return "too short"
     if all(_is_function_word(t) for t in tokens):
         return "all function words"

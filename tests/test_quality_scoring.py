@@ -120,6 +120,8 @@ def test_key_terms_all_needed_and_alternatives_any() -> None:
         ("participants", {"name": "Shield"}, "common word as a name"),
         ("participants", {"name": "Carlineo never"}, "name ends in a function word"),
         ("participants", {"name": "Carlineo"}, None),
+        ("participants", {"name": "UK"}, None),
+        ("participants", {"name": "Al"}, "too short"),
         ("participants", {"name": "The Associated Press"}, None),
         ("topics", {"name": "Und"}, None),  # foreign words are the language rule's business
         ("topics", {"name": "Didn't"}, "all function words"),
