@@ -11,8 +11,9 @@ other worktree's engine with these labels.
 
 Labels: ``bench/quality_labels/<id>.json``, one per page, written from the article text (the
 project's own extractor), never from an engine's output. Each has ``id``, ``genre``,
-``language``, ``split`` (fixed per id: within each genre, pages sorted by sha256 of the id,
-alternating between halves), ``participants[{name, aliases?, role, core?, optional?}]``,
+``language``, ``split`` (fixed per id and written in the file: within each genre of a batch
+of new labels, pages sorted by sha256 of the id alternate between halves, so both halves
+cover every genre), ``participants[{name, aliases?, role, core?, optional?}]``,
 ``tensions[{description, parties, keys}]``, ``next_steps[{action, owner, when?, keys}]`` and
 ``topics``. Non-English pages have empty lists and an ``honest_brief`` note.
 
