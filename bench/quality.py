@@ -151,8 +151,9 @@ def serve(corpus: Path) -> Iterator[str]:
 
 
 async def _run(
-    corpus: Path, labels: list[dict[str, Any]], engine: str
+    corpus: Path, labels: list[dict[str, Any]], *, pages: list[str], engine: str
 ) -> tuple[list[PageScore], list[PageScore], list[str]]:
+    """Score each labelled page; ``pages`` (the whole corpus) feed the common-word counts."""
     from bot.config import load_settings
     from bot.errors import BriefbotError
     from bot.ingest import load_article
@@ -162,12 +163,11 @@ async def _run(
 
     settings = load_settings(None, allow_private_networks=True)
     service = BriefService(settings, store=None, engine_name=engine)  # type: ignore[arg-type]
-    ids = [line.split("\t")[0] for line in (corpus / "index.tsv").read_text().splitlines()[1:]]
     texts: dict[str, str] = {}
     failures: list[str] = []
     with serve(corpus) as base:
         # The junk detector's notion of a common word comes from the whole corpus.
-        for page in ids:
+        for page in pages:
             try:
                 article = await load_article(Source(kind="url", value=f"{base}/{page}"), settings)
             except BriefbotError as exc:
@@ -258,16 +258,21 @@ def _misses(engine: list[PageScore], labels: dict[str, dict[str, Any]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", type=Path, help="folder of <id>.html.gz pages + index.tsv")
+    parser.add_argument("corpus", type=Path, help="folder of <id>.html.gz pages")
     parser.add_argument("--split", choices=("tune", "heldout", "both"), default="both")
     parser.add_argument("--engine", default="offline", help="engine name (default offline)")
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--verbose", action="store_true", help="print per-page misses")
     args = parser.parse_args(argv)
+    pages = sorted(p.name.removesuffix(".html.gz") for p in args.corpus.glob("*.html.gz"))
+    if not pages:
+        parser.error(f"{args.corpus} holds no <id>.html.gz pages")
     labels = load_labels(args.labels)
     halves = ("tune", "heldout") if args.split == "both" else (args.split,)
     chosen = [lab for lab in labels if lab["split"] in halves]
-    engine, baseline, failures = asyncio.run(_run(args.corpus, chosen, args.engine))
+    engine, baseline, failures = asyncio.run(
+        _run(args.corpus, chosen, pages=pages, engine=args.engine)
+    )
     rows: list[dict[str, Any]] = []
     for half in halves:
         ids = {lab["id"] for lab in chosen if lab["split"] == half}
