@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gzip
 import json
 import sys
@@ -73,22 +74,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-try:  # measure the bot of the environment that runs us (another worktree's, maybe)
+# Bind `bot` to the running environment's (maybe another worktree's) before ROOT joins
+# sys.path; in a bare checkout ROOT's own bot is found through the line after.
+with contextlib.suppress(ImportError):
     import bot  # noqa: F401
-except ImportError:  # pragma: no cover - a bare checkout with no install
-    sys.path.append(str(ROOT))
-if str(ROOT) not in sys.path:  # appended, never inserted: `bot` must stay the caller's
+if str(ROOT) not in sys.path:  # appended, never inserted, so `bench` resolves but `bot` stays
     sys.path.append(str(ROOT))
 
 from bench import common  # noqa: E402
 from bench.quality_baseline import baseline_brief  # noqa: E402
-from bench.quality_scoring import (  # noqa: E402
-    PageScore,
-    label_problems,
-    score_page,
-    summarise,
-    vocabulary_of,
-)
+from bench.quality_junk import vocabulary_of  # noqa: E402
+from bench.quality_scoring import PageScore, label_problems, score_page, summarise  # noqa: E402
 
 LABELS = Path(__file__).resolve().parent / "quality_labels"
 GOALS = {

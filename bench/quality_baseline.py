@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from bench.quality_scoring import FUNCTION_WORDS, words
+from bench.quality_junk import FUNCTION_WORDS, words
 
 # A sentence ends at . ! or ? before a capital or an opening quote, or at a line break.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[A-Z\"“‘'(])|\n+")

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from bench.quality_baseline import baseline_brief
+from bench.quality_junk import junk_reason, vocabulary_of
 from bench.quality_scoring import (
     covers,
     found_items,
-    junk_reason,
     label_keys,
     label_problems,
     role_matches,
@@ -18,7 +18,6 @@ from bench.quality_scoring import (
     score_participants,
     summarise,
     verbatim,
-    vocabulary_of,
 )
 
 ARTICLE = (
