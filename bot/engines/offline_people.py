@@ -9,6 +9,7 @@ the entity they refer to.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -68,6 +69,11 @@ class Entity:
         return min(m.start for m in self.mentions)
 
     @property
+    def importance(self) -> float:
+        own = sum(1 for m in self.mentions if not m.in_role)
+        return own + (0.5 if self.role else 0.0)
+
+    @property
     def surname(self) -> str:
         return self.name.split()[-1]
 
@@ -78,9 +84,16 @@ class Cast:
 
     entities: list[Entity]
     by_sentence: dict[int, list[tuple[Mention, Entity]]]
+    _listed: list[Entity] | None = field(default=None, repr=False)
 
     def participants(self) -> list[Entity]:
-        """Entities worth listing, most important first."""
+        """Entities worth listing, most important first (computed once: every tension and
+        step asks, and the cast no longer changes)."""
+        if self._listed is None:
+            self._listed = self._rank()
+        return self._listed
+
+    def _rank(self) -> list[Entity]:
         keep = [
             e
             for e in self.entities
@@ -88,7 +101,8 @@ class Cast:
             or (e.kind == "country" and (len(e.mentions) >= 2 or e.acting))
             or (e.kind == "org" and (e.acting or len(e.mentions) >= 2) and not _generic(e))
         ]
-        return sorted(keep, key=lambda e: (-_importance(e), e.first))
+        ranked = sorted(((-e.importance, e.first, n) for n, e in enumerate(keep)))
+        return [keep[n] for _, _, n in ranked]
 
 
 def _generic(entity: Entity) -> bool:
@@ -104,24 +118,25 @@ def _org_head(name: str) -> str:
     return words[-1].rstrip("'")
 
 
-def _salient(candidates: list[Entity], pos: int) -> list[Entity]:
+def _salient(
+    candidates: list[Entity], pos: int, starts: dict[int, list[int]]
+) -> list[Entity]:
     """What "the association" at ``pos`` refers to: the one candidate, or among several the
-    one mentioned most (then last) before it; none when none was mentioned yet."""
+    one mentioned most (then last) before it; none when none was mentioned yet.
+
+    ``starts`` holds each entity's sorted mention offsets (by ``id``): a bisection, not a
+    scan of every mention, so a long article stays linear."""
     if len(candidates) <= 1:
         return candidates
     seen: list[tuple[int, int, Entity]] = []
     for entity in candidates:
-        before = [m.start for m in entity.mentions if m.start < pos]
-        if before:
-            seen.append((len(before), max(before), entity))
+        offsets = starts.get(id(entity), [])
+        count = bisect.bisect_left(offsets, pos)
+        if count:
+            seen.append((count, offsets[count - 1], entity))
     if not seen:
         return []
     return [max(seen, key=lambda item: (item[0], item[1]))[2]]
-
-
-def _importance(entity: Entity) -> float:
-    own = sum(1 for m in entity.mentions if not m.in_role)
-    return own + (0.5 if entity.role else 0.0)
 
 
 class _Builder:
@@ -129,16 +144,22 @@ class _Builder:
         self.doc = doc
         self.entities: dict[tuple[Kind, str], Entity] = {}
         self.by_sentence: dict[int, list[tuple[Mention, Entity]]] = {}
+        #: Sorted mention offsets per entity (by id), kept during the short-mention pass.
+        self.starts: dict[int, list[int]] = {}
 
     def add(self, kind: Kind, name: str, sentence: Sentence, span: tuple[int, int]) -> Entity:
         key = (kind, name.lower())
         entity = self.entities.get(key)
         if entity is None:
             entity = self.entities[key] = Entity(name=name, kind=kind)
-        if not any(m.start == span[0] for m in entity.mentions):
+        pairs = self.by_sentence.setdefault(sentence.index, [])
+        # A mention lies in its sentence: look there, not through every mention so far.
+        if not any(m.start == span[0] and e is entity for m, e in pairs):
             mention = Mention(sentence.index, span[0], span[1])
             entity.mentions.append(mention)
-            self.by_sentence.setdefault(sentence.index, []).append((mention, entity))
+            pairs.append((mention, entity))
+            if id(entity) in self.starts:
+                bisect.insort(self.starts[id(entity)], span[0])
         return entity
 
     def set_role(self, entity: Entity, role: str | None, sentence: Sentence) -> None:
@@ -292,13 +313,14 @@ class _Builder:
         pairs = self.by_sentence[mention.sentence]
         pairs[:] = [(m, target if m is mention and e is source else e) for m, e in pairs]
 
-    def scan_short_mentions(self, sentence: Sentence) -> None:
+    def short_mentions(self) -> None:
         """Later mentions of people and organisations already found: "Trump", "Jaishankar",
         "the union" (when one union was named)."""
         by_surname: dict[str, list[Entity]] = {}
         by_head: dict[str, list[Entity]] = {}
         by_role: dict[str, list[Entity]] = {}
         for entity in self.entities.values():
+            self.starts[id(entity)] = sorted(m.start for m in entity.mentions)
             if entity.kind == "person":
                 by_surname.setdefault(entity.surname.lower(), []).append(entity)
                 role_head = entity.role.split()[-1].lower() if entity.role else ""
@@ -306,30 +328,46 @@ class _Builder:
                     by_role.setdefault(role_head, []).append(entity)
             elif entity.kind == "org" and " " in entity.name:
                 by_head.setdefault(_org_head(entity.name), []).append(entity)
+        for sentence in self.doc.sentences:
+            self._scan_short(sentence, by_surname, by_head, by_role)
+
+    def _scan_short(
+        self,
+        sentence: Sentence,
+        by_surname: dict[str, list[Entity]],
+        by_head: dict[str, list[Entity]],
+        by_role: dict[str, list[Entity]],
+    ) -> None:
         tokens = sentence.tokens
         for k, token in enumerate(tokens):
             if token.is_cap:
                 matches = by_surname.get(token.norm.lower(), [])
                 kind: Kind = "person"
-                if len(matches) == 1 and self._complete_name(matches[0], tokens, k):
+                if len(matches) == 1 and self._complete_name(matches[0], sentence, k):
                     continue
             elif k and tokens[k - 1].lower == "the":
-                matches = _salient(by_head.get(token.norm.lower(), []), token.start)
+                matches = _salient(by_head.get(token.norm.lower(), []), token.start, self.starts)
                 kind = "org"
                 if not matches:
                     # "criticised the minister": the person whose role ends so.
-                    matches = _salient(by_role.get(token.norm.lower(), []), token.start)
+                    matches = _salient(
+                        by_role.get(token.norm.lower(), []), token.start, self.starts
+                    )
                     kind = "person"
             else:
                 continue
             if len(matches) == 1:
                 entity = matches[0]
-                covered = any(m.start <= token.start < m.end for m in entity.mentions)
+                covered = any(
+                    m.start <= token.start < m.end and e is entity
+                    for m, e in self.by_sentence.get(sentence.index, [])
+                )
                 if not covered:
                     self.add(kind, entity.name, sentence, (token.start, token.end))
 
-    def _complete_name(self, person: Entity, tokens: list[Token], k: int) -> bool:
+    def _complete_name(self, person: Entity, sentence: Sentence, k: int) -> bool:
         """ "Donald Trump" after "President Trump": the full name is the person's name."""
+        tokens = sentence.tokens
         if " " in person.name or k == 0 or not tokens[k - 1].is_cap:
             return False
         full = tokens[k - 1 : k + 1]
@@ -338,7 +376,6 @@ class _Builder:
         del self.entities[("person", person.name.lower())]
         person.name = name_span(self.doc, full)
         self.entities[("person", person.name.lower())] = person
-        sentence = next(s for s in self.doc.sentences if s.start <= full[0].start < s.end)
         self.add("person", person.name, sentence, (full[0].start, full[1].end))
         return True
 
@@ -364,8 +401,7 @@ def find_cast(doc: Doc) -> Cast:
     builder.merge_short_names()
     builder.described_orgs()
     builder.recurring_names()
-    for sentence in doc.sentences:
-        builder.scan_short_mentions(sentence)
+    builder.short_mentions()
     builder.name_countries()
     for mentions in builder.by_sentence.values():
         mentions.sort(key=lambda pair: pair[0].start)

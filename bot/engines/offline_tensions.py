@@ -82,6 +82,7 @@ _EASING = re.compile(
 )
 _UNEASED = re.compile(r"\b(?:fail\w*|refus\w*|not|never|no|unable|without)\s+(?:to\s+)?$", re.I)
 _JOB_LOSS_WEIGHT = 2.0
+_EASING_WINDOW = 80
 _GAP_SCORE = 3.0
 _STANDFIRST_PENALTY = 0.5
 _SAME = 0.6
@@ -187,8 +188,12 @@ def _weights(sentence: Sentence) -> list[tuple[float, Token]]:
 def _eased(text: str, pos: int) -> bool:
     """Whether the conflict word at ``pos`` is being eased ("will suspend further walkouts"),
     and not failing to be ("failed to resolve the dispute")."""
-    easing = _EASING.search(text, 0, pos)
-    return easing is not None and not _UNEASED.search(text, 0, easing.start())
+    # The easing verb sits at most three words before the conflict word: search a short
+    # window, not the whole sentence before it (that was quadratic in the sentence).
+    easing = _EASING.search(text, max(0, pos - _EASING_WINDOW), pos)
+    if easing is None:
+        return False
+    return not _UNEASED.search(text, max(0, easing.start() - _EASING_WINDOW), easing.start())
 
 
 def conflict_score(sentence: Sentence) -> float:

@@ -220,9 +220,20 @@ def _place(candidate: _Candidate, chosen: list[_Candidate]) -> bool:
     return True
 
 
-def _mentions(doc: Doc, name: str) -> int:
-    low = name.lower()
-    return sum(s.text.lower().count(low) for s in doc.sentences)
+def _phrase_counts(doc: Doc, sizes: set[int]) -> Counter[tuple[str, ...]]:
+    """How often each word sequence of the given lengths occurs: one pass over the
+    article, so counting every candidate's mentions stays linear in its length."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    for sentence in doc.sentences:
+        words = [t.text.lower() for t in sentence.tokens]
+        for size in sizes:
+            for k in range(len(words) - size + 1):
+                counts[tuple(words[k : k + size])] += 1
+    return counts
+
+
+def _key(name: str) -> tuple[str, ...]:
+    return tuple(t.text.lower() for t in tokenize(name))
 
 
 def _fill(chosen: list[_Candidate], pool: list[_Candidate], people: set[str], limit: int) -> None:
@@ -240,10 +251,13 @@ def find_topics(doc: Doc, cast: Cast) -> list[Topic]:
     """What the article is about: named agenda items and disputes first, then recurring
     noun phrases."""
     people = {w.lower() for e in cast.entities for w in _WORD.findall(e.name)}
-    named: list[_Candidate] = []
-    for sentence in doc.sentences:
-        for name in [*_enumerations(sentence), *_cue_topics(sentence)]:
-            named.append(_Candidate(name, sentence, 1.5 + _mentions(doc, name)))
+    found = [
+        (name, sentence)
+        for sentence in doc.sentences
+        for name in [*_enumerations(sentence), *_cue_topics(sentence)]
+    ]
+    counts = _phrase_counts(doc, {len(_key(name)) for name, _ in found})
+    named = [_Candidate(name, sentence, 1.5 + counts[_key(name)]) for name, sentence in found]
     named.sort(key=lambda c: (-c.score, c.sentence.index))
     recurring = sorted(_frequent_phrases(doc, people), key=lambda c: (-c.score, c.sentence.index))
     chosen: list[_Candidate] = []
