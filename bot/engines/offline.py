@@ -2,8 +2,9 @@
 
 Every evidence is a sentence of the article, so the brief is grounded by construction.
 It reads English (``bot.language.OFFLINE_LANGUAGES``); other languages get the article's
-opening sentences and a note. Heuristics live in the ``offline_*`` modules: text (sentences), names and people,
-topics, tensions, steps, and the word lists in ``offline_lexicon``.
+opening sentences and a note. Heuristics live in the ``offline_*`` modules: text
+(sentences), names and people, topics, tensions, steps, and the word lists in
+``offline_lexicon``.
 """
 
 from __future__ import annotations
@@ -163,9 +164,7 @@ def build_brief(article: Article, *, max_chars: int = DEFAULT_MAX_CHARS) -> Brie
     casts = _safely("participants", lambda: [find_cast(doc)])
     cast = casts[0] if casts else empty
     summary_sentences = _safely("summary", lambda: summarise(doc, cast))
-    summary = " ".join(s.text for s in summary_sentences) or _fallback_summary(
-        text, article.title
-    )
+    summary = " ".join(s.text for s in summary_sentences) or _fallback_summary(text, article.title)
     return Brief(
         title=title,
         url=url,

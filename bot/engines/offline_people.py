@@ -118,9 +118,7 @@ def _org_head(name: str) -> str:
     return words[-1].rstrip("'")
 
 
-def _salient(
-    candidates: list[Entity], pos: int, starts: dict[int, list[int]]
-) -> list[Entity]:
+def _salient(candidates: list[Entity], pos: int, starts: dict[int, list[int]]) -> list[Entity]:
     """What "the association" at ``pos`` refers to: the one candidate, or among several the
     one mentioned most (then last) before it; none when none was mentioned yet.
 

@@ -29,6 +29,7 @@ _DATELINE = re.compile(
 )
 _URLISH = re.compile(r"^(?:https?://|www\.)\S*$|^[\w-]+(?:\.[\w-]+)+(?:/\S*)?$", re.I)
 
+
 class Token:
     """One word of a sentence with absolute offsets into the article text."""
 
