@@ -33,6 +33,7 @@ from bot.render import SlackMessage, build_error_message, build_messages, build_
 from bot.sanitize import link
 from bot.service import BriefService, describe_source
 from bot.slack import blocks, intake
+from bot.slack.channels import ChannelSettings
 from bot.slack.pacing import ChannelPacer
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Poster:
         service: BriefService,
         pacer: ChannelPacer,
         wake: Callable[[], None] = lambda: None,
+        channels: ChannelSettings | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
@@ -74,6 +76,7 @@ class Poster:
         self.service = service
         self.pacer = pacer
         self.wake = wake
+        self.channels = channels
 
     async def run(self, job: Job) -> None:
         """Run a claimed job to done, failed, or back to the queue for a later retry."""
@@ -151,7 +154,9 @@ class Poster:
     ) -> tuple[list[SlackMessage], str | None]:
         """The brief's messages, or one short error message and the error for the log."""
         try:
-            result = await self.service.brief(source, team=team, channel=channel)
+            # The channel's /brief settings language, else BRIEFBOT_LANGUAGE.
+            language = self.channels.language(team, channel) if self.channels else None
+            result = await self.service.brief(source, team=team, channel=channel, language=language)
             messages = build_messages(result.brief, template_dir=self.settings.template_dir)
         except BriefbotError as exc:
             log.info("brief of %s failed: %s (%s)", label, exc, exc.code)

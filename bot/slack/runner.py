@@ -148,6 +148,7 @@ async def running(
             queue=queue,
             service=service,
             pacer=ChannelPacer(settings.channel_post_interval),
+            channels=channels,
         )
         workers = JobRunner(queue, poster.run, concurrency=settings.max_jobs_in_flight)
         deps.wake = poster.wake = workers.wake

@@ -169,6 +169,14 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX digest_runs_by_channel ON digest_runs (team, channel, slot_at);
         """,
     ),
+    Migration(
+        4,
+        "channel language for model briefs",
+        """
+        -- /brief settings language <code>; NULL means BRIEFBOT_LANGUAGE (bot/slack/channels.py).
+        ALTER TABLE channel_settings ADD COLUMN language TEXT;
+        """,
+    ),
 ]
 
 
