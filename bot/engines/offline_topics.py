@@ -7,14 +7,16 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from bot.engines.offline_keyphrases import keyphrases
 from bot.engines.offline_lexicon import GENERIC_NOUNS, STOPWORDS, wordset
 from bot.engines.offline_people import Cast
 from bot.engines.offline_phrases import tidy
 from bot.engines.offline_text import Doc, Sentence, tokenize
 from bot.models import Topic
 
-MAX_TOPICS = 10
-_FEW_TOPICS = 3
+MAX_TOPICS = 6
+#: Topics the rules may fill before YAKE's keyphrases get the rest.
+_RULE_TOPICS = 4
 _MAX_TOPIC_WORDS = 5
 
 _LIST_SUBJECT = re.compile(
@@ -247,9 +249,17 @@ def _fill(chosen: list[_Candidate], pool: list[_Candidate], people: set[str], li
             _place(candidate, chosen)
 
 
+def _is_topic(name: str, doc: Doc) -> bool:
+    """Several words, or one proper noun: a lone common noun ("Game") says nothing."""
+    words = _WORD.findall(name)
+    if len(words) != 1:
+        return bool(words)
+    return words[0][:1].isupper() and words[0].lower() not in doc.lower_vocab
+
+
 def find_topics(doc: Doc, cast: Cast) -> list[Topic]:
     """What the article is about: named agenda items and disputes first, then recurring
-    noun phrases."""
+    noun phrases, then YAKE's keyphrases."""
     people = {w.lower() for e in cast.entities for w in _WORD.findall(e.name)}
     found = [
         (name, sentence)
@@ -260,12 +270,11 @@ def find_topics(doc: Doc, cast: Cast) -> list[Topic]:
     named = [_Candidate(name, sentence, 1.5 + counts[_key(name)]) for name, sentence in found]
     named.sort(key=lambda c: (-c.score, c.sentence.index))
     recurring = sorted(_frequent_phrases(doc, people), key=lambda c: (-c.score, c.sentence.index))
+    pool = [c for c in [*named, *recurring] if _is_topic(c.name, doc)]
     chosen: list[_Candidate] = []
-    _fill(chosen, [*named, *recurring], people, MAX_TOPICS)
-    if len(chosen) < _FEW_TOPICS:
-        # A short or list-free story: words said twice (headline included) will do.
-        relaxed = _frequent_phrases(doc, people, min_single=2)
-        _fill(
-            chosen, sorted(relaxed, key=lambda c: (-c.score, c.sentence.index)), people, _FEW_TOPICS
-        )
+    _fill(chosen, pool, people, _RULE_TOPICS)
+    phrases = [
+        _Candidate(name, sentence, 0.0) for name, sentence in keyphrases(doc, limit=MAX_TOPICS)
+    ]
+    _fill(chosen, phrases, people, MAX_TOPICS)
     return [Topic(name=tidy(c.name), evidence=c.sentence.text) for c in chosen]
