@@ -42,7 +42,16 @@ TITLES = wordset(
     organiser organizer convenor convener coordinator principal dean rector provost editor
     correspondent reporter researcher scientist engineer officer trustee steward
     mediator arbitrator conciliator ombudsman ombudswoman strategist consultant campaigner
-    activist commentator columnist pollster banker investor broker"""
+    activist commentator columnist pollster banker investor broker
+    coach quarterback pitcher striker goalkeeper midfielder defender linebacker receiver
+    rusher center centre forward guard tackle cornerback safety catcher shortstop player
+    captain skipper manager owner driver rider jockey referee umpire
+    actor actress singer songwriter rapper musician artist author writer novelist poet
+    producer designer architect chef doctor physician surgeon nurse teacher student
+    employee worker staffer resident neighbor neighbour witness victim suspect defendant
+    plaintiff detective sheriff deputy trooper constable chancellor mp candidate nominee
+    challenger incumbent host presenter anchor journalist photographer analyst historian
+    astronomer physicist biologist chemist pilot astronaut soldier veteran officer"""
 )
 
 # Modifiers that sit inside a role phrase before its head ("acting assistant defence ...").

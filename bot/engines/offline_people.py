@@ -29,6 +29,7 @@ from bot.engines.offline_names import (
     ORG_NOUNS,
     ROLEISH,
     acts,
+    aged,
     appositive_role,
     countries_in,
     gap_text,
@@ -37,12 +38,15 @@ from bot.engines.offline_names import (
     name_span,
     runs,
     strip_common_lead,
+    surname,
     text_of,
     valid_name,
 )
 from bot.engines.offline_text import Doc, Sentence, Token
 
 Kind = Literal["person", "org", "country"]
+#: A one-word name used this often is a party of the story even without a verb of its own.
+_RECURRING = 4
 
 
 @dataclass
@@ -75,7 +79,7 @@ class Entity:
 
     @property
     def surname(self) -> str:
-        return self.name.split()[-1]
+        return surname(self.name)
 
 
 @dataclass
@@ -98,7 +102,7 @@ class Cast:
             e
             for e in self.entities
             if e.kind == "person"
-            or (e.kind == "country" and (len(e.mentions) >= 2 or e.acting))
+            or (e.kind == "country" and e.acting)  # a place, unless it acts
             or (e.kind == "org" and (e.acting or len(e.mentions) >= 2) and not _generic(e))
         ]
         ranked = sorted(((-e.importance, e.first, n) for n, e in enumerate(keep)))
@@ -144,6 +148,13 @@ class _Builder:
         self.by_sentence: dict[int, list[tuple[Mention, Entity]]] = {}
         #: Sorted mention offsets per entity (by id), kept during the short-mention pass.
         self.starts: dict[int, list[int]] = {}
+        #: How often each capitalised word stands alone (no capitalised word before it).
+        self.alone: Counter[str] = Counter(
+            t.norm
+            for s in doc.sentences
+            for k, t in enumerate(s.tokens)
+            if t.is_cap and k > 0 and not s.tokens[k - 1].is_cap
+        )
 
     def add(self, kind: Kind, name: str, sentence: Sentence, span: tuple[int, int]) -> Entity:
         key = (kind, name.lower())
@@ -213,13 +224,21 @@ class _Builder:
             for country, first, last in countries:
                 entity = self.add("country", country, sentence, (first.start, last.end))
                 # "The European Union is set to fine ...": a country acting, not a place.
-                entity.acting = entity.acting or (whole_country and acts(tokens, i, j))
+                entity.acting = entity.acting or (whole_country and acts(tokens, i, j, strong=True))
             if is_org or countries or not valid_name(run, self.doc) or len(run) < 2:
                 continue
             role = appositive_role(self.doc, sentence, tokens, j) or look_back_role(
                 self.doc, tokens, i, sentence
             )
-            if role or is_speaker(self.doc, tokens, i, j):
+            named_again = self.alone[surname(name_span(self.doc, run))] >= 1
+            if (
+                role
+                or is_speaker(self.doc, tokens, i, j)
+                or aged(self.doc, tokens, j)
+                or (named_again and len(run) <= 3 and not countries_in(run))
+            ):
+                # A role, a quote, an age ("Elizabeth A. Burton, 32,"), or the surname used
+                # alone elsewhere ("Matt Bevin ... Bevin said"): a person, not a place.
                 person = self.add("person", name_span(self.doc, run), sentence, span)
                 self.set_role(person, role, sentence)
 
@@ -274,7 +293,8 @@ class _Builder:
                     continue
                 if (k and tokens[k - 1].is_cap) or (k + 1 < len(tokens) and tokens[k + 1].is_cap):
                     continue  # part of a longer run: handled as a name or an organisation
-                seen.setdefault(token.norm, []).append((sentence, token, acts(tokens, k, k + 1)))
+                acting = acts(tokens, k, k + 1, strong=True)
+                seen.setdefault(token.norm, []).append((sentence, token, acting))
         known = {w.lower() for e in self.entities.values() for w in e.name.split()}
         starts = {s.start for s in self.doc.sentences}
         for word, uses in seen.items():
@@ -282,7 +302,11 @@ class _Builder:
                 continue
             if all(token.start in starts for _, token, _ in uses):
                 continue  # only ever a sentence opener: likely a common word
-            if len(uses) >= 3 or (len(uses) >= 2 and any(acting for _, _, acting in uses)):
+            # Acting ("Twitter pledged"), or an acronym named twice ("NASA", "BART"); a word
+            # that merely recurs ("Stadia", "Medicaid") is as likely a product or a policy.
+            acronym = word.isupper() and 3 <= len(word) <= 5
+            acting = any(acting for _, _, acting in uses)
+            if (len(uses) >= 2 and (acronym or acting)) or len(uses) >= _RECURRING:
                 for sentence, token, acting in uses:
                     org = self.add("org", word, sentence, (token.start, token.end))
                     org.acting = org.acting or acting
