@@ -200,7 +200,8 @@ def test_port_strike_next_steps_have_owners_and_dates() -> None:
     report = step_with(brief, "Publish the mediator's report")
     assert (report.owner, report.when) == ("The government", "within 30 days")
     ballot = step_with(brief, "Hold a strike ballot")
-    assert (ballot.owner, ballot.when) == ("The union", "on 3 March")
+    # The owner is the participant by its full name, not "the union".
+    assert (ballot.owner, ballot.when) == ("Northern Dockworkers Union", "on 3 March")
     # "guarantees that no jobs will be lost" is a demand, not a plan.
     assert not any("lost" in s.action for s in brief.next_steps)
 
@@ -230,7 +231,7 @@ def test_merger_tensions_and_next_steps() -> None:
     assert (remedies.owner, remedies.when) == ("Norland Steel", "next month")
     decision = step_with(brief, "final decision")
     assert decision.when == "by 15 October"
-    assert step_with(brief, "Decide").owner == "The Commission"
+    assert step_with(brief, "Decide").owner == "European Commission"
     assert step_with(brief, "expect the deal to close").when == "in early 2026"
 
 
@@ -324,9 +325,9 @@ def test_nurses_next_steps_keep_conditions_owners_and_dates() -> None:
     meet = step_with(brief, "Meet again to review a revised staffing plan")
     assert (meet.owner, meet.when) == ("The parties", "on Monday")
     audit = step_with(brief, "Publish an independent audit of ward closures")
-    assert (audit.owner, audit.when) == ("The department", "by the end of March")
+    assert (audit.owner, audit.when) == ("Department of Health", "by the end of March")
     truce = step_with(brief, "Call off further strikes if the association withdraws")
-    assert (truce.owner, truce.when) == ("The union", "before February 1")
+    assert (truce.owner, truce.when) == ("Nurses' union", "before February 1")
     chair = step_with(brief, "The next round of talks will be chaired by retired judge")
     assert chair.when is None  # "who brokered a settlement ... in 2019" is background
     assert not any(s.action.startswith("Of ") for s in brief.next_steps)

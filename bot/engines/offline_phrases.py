@@ -91,11 +91,11 @@ def clause_bounds(
     start, end = 0, len(text)
     stops = _BOUNDARY_CHARS if quotes else _BOUNDARY_CHARS.replace('“”"', "")
     for k in range(rel - 1, -1, -1):
-        if text[k] in stops:
+        if text[k] in stops and not in_number(text, k):
             start = k + 1
             break
     for k in range(rel, len(text)):
-        if text[k] in stops:
+        if text[k] in stops and not in_number(text, k):
             end = k
             break
     if subordinators:
@@ -115,6 +115,11 @@ def clause_bounds(
     return sentence.start + start, sentence.start + end
 
 
+def in_number(text: str, k: int) -> bool:
+    """Whether ``text[k]`` is a separator inside a number ("375,000", "1,200")."""
+    return 0 < k < len(text) - 1 and text[k - 1].isdigit() and text[k + 1].isdigit()
+
+
 def extend_list(sentence: Sentence, end: int, *, max_words: int = 6) -> int:
     """Carry a clause over commas that continue a list (", science, and technology")."""
     text = sentence.text
@@ -122,7 +127,7 @@ def extend_list(sentence: Sentence, end: int, *, max_words: int = 6) -> int:
     while rel < len(text) and text[rel] == ",":
         nxt = len(text)
         for k in range(rel + 1, len(text)):
-            if text[k] in ',;:()–—“”"':
+            if text[k] in ',;:()–—“”"' and not in_number(text, k):
                 nxt = k
                 break
         segment = text[rel + 1 : nxt].split()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.engines.offline_lexicon import REPORTING_VERBS, wordset
+from bot.engines.offline_lexicon import REPORTING_VERBS, STOPWORDS, wordset
 from bot.engines.offline_people import Cast
 from bot.engines.offline_phrases import (
     base_verb,
@@ -60,6 +60,19 @@ _STEP_CUES: list[tuple[re.Pattern[str], float, str]] = [
         "verb",
     ),
     (re.compile(r"\b(?:will|shall)\b(?!\s+not\b)", re.I), 1.5, "verb"),
+    # "Sentencing is scheduled for Feb. 14": an event with its date.
+    (
+        re.compile(
+            r"\b(?:is|are|was|were|been)\s+(?:scheduled|set|slated|due)\s+(?:for|on)\b", re.I
+        ),
+        2.0,
+        "clause",
+    ),
+    (re.compile(r"\bfaces?\s+(?:up\s+to|a\s+maximum|a\s+possible)\b", re.I), 1.5, "clause"),
+    (re.compile(r"\b(?:should|must)\b(?!\s+not\b)", re.I), 1.5, "verb"),
+    (re.compile(r"\bneeds?\s+to\b", re.I), 1.5, "verb"),
+    (re.compile(r"(?:\b[Mm]ight|\b[Cc]ould|\bmay)\b(?!\s+(?:not\b|\d))"), 0.5, "verb"),
+    (re.compile(r"\b(?:looking into|investigating|reviewing)\b", re.I), 1.5, "clause"),
     (re.compile(r"\bwould\b(?!\s+not\b)", re.I), 0.5, "verb"),
     (
         re.compile(
@@ -98,6 +111,8 @@ def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group())
 
 
+_NEGATED = re.compile(r"(?:\bnever|\bnot|n[’']t)\s+$", re.I)
+_OWNER_DETERMINERS = wordset("the a an its their his her our this that these those both all")
 _AUXILIARIES = wordset(
     "has have had is are was were will would shall should can could may might must do does "
     "did been also still now already jointly both formally"
@@ -140,7 +155,26 @@ def _owner(
         if person is not None:
             return person.name, words[0].start
         return (last if text.lower() in ("they", "we") else None), words[0].start
-    return text or None, words[0].start
+    return _actor(doc, cast, sentence, words, text), words[0].start
+
+
+def _actor(doc: Doc, cast: Cast, sentence: Sentence, words: list[Token], text: str) -> str | None:
+    """The owner as an actor: a participant named in it (by its full name), or a noun
+    phrase ("the union", "officials"); never an adverb or an auxiliary ("Undoubtedly
+    it", "Had")."""
+    lo, hi = words[0].start, words[-1].end
+    for mention, entity in cast.by_sentence.get(sentence.index, []):
+        if lo <= mention.start < hi and not mention.in_role:
+            return entity.name
+    first = words[0]
+    if first.lower in _OWNER_DETERMINERS:
+        return text if len(words) > 1 else None
+    if first.lower in _AUXILIARIES or first.lower.endswith("ly"):
+        return None
+    if first.lower in STOPWORDS:
+        return None
+    # A common noun ("Officials", "residents"): seen in lower case in the article.
+    return text if first.lower in doc.lower_vocab or not first.is_cap else None
 
 
 def _action(doc: Doc, start: int, end: int, *, gerund: bool) -> str:
@@ -221,6 +255,8 @@ def find_next_steps(doc: Doc, cast: Cast) -> list[NextStep]:
             floor = cue_end
             if score < _THRESHOLD or words is None:
                 continue
+            if _NEGATED.search(sentence.text, max(0, match.start() - 12), match.start()):
+                continue  # "never intended to harm": a denial, not a plan
             if n and (not words or words[-1].lower == "and"):
                 subject_start = None  # "... by Friday and plans to publish": same owner
             else:
