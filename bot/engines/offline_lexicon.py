@@ -187,17 +187,59 @@ GENERIC_NOUNS = wordset(
     percent cent per company companies firm firms talks dialogue session sessions"""
 )
 
-# Cue words for a tension sentence, with weights (stems matched at word start).
+# Cue words for a tension sentence (stems matched at word start), in three tiers: 2.0 a
+# dispute by itself, 1.5 a strong sign, 1.0 a weak one that needs company.
 TENSION_CUES: dict[str, float] = {
     "tension": 2.0,
     "tariff": 1.5,
     "punitive": 2.0,
     "sanction": 2.0,
-    "harsh": 2.0,
+    "harsh": 1.5,
     "critici": 2.0,
     "condemn": 2.0,
     "reject": 2.0,
-    "refut": 2.5,
+    "refut": 2.0,
+    "fight": 2.0,
+    "suspen": 1.5,
+    "defeat": 2.0,
+    "beat": 1.5,
+    "impeach": 2.0,
+    "disciplin": 1.5,
+    "punish": 1.5,
+    "stab": 2.0,
+    "kill": 1.5,
+    "charged": 1.5,
+    "charges": 1.5,
+    "espionage": 2.0,
+    "guilty": 2.0,
+    "prosecut": 2.0,
+    "controvers": 2.0,
+    "doctored": 1.5,
+    "mislead": 2.0,
+    "deceiv": 2.0,
+    "misinformation": 1.5,
+    "lies": 1.5,
+    "dishonest": 2.0,
+    "distrust": 2.0,
+    "chaos": 1.5,
+    "illegal": 1.5,
+    "violat": 1.5,
+    "apolog": 1.5,
+    "lose": 1.5,
+    "lost": 1.5,
+    "loss": 1.5,
+    "missed": 1.0,
+    "battle": 1.5,
+    "attack": 2.0,
+    "assault": 2.0,
+    "arrest": 1.5,
+    "abuse": 2.0,
+    "scandal": 2.0,
+    "backlash": 2.0,
+    "outrage": 2.0,
+    "slam": 1.5,
+    "rival": 1.0,
+    "appeal": 1.0,
     "deny": 2.0,
     "denie": 2.0,
     "denied": 2.0,
@@ -251,7 +293,7 @@ TENSION_CUES: dict[str, float] = {
 }
 
 # Words that must be whole words to count (their stems are too common as prefixes).
-TENSION_WHOLE = wordset("row sue fine ban war object block")
+TENSION_WHOLE = wordset("row sue fine ban war object block beat lies lose lost loss stab kill slam")
 
 # Countries and blocs: the first name is canonical; later ones are aliases and demonyms.
 _COUNTRY_TABLE = """
