@@ -24,7 +24,8 @@ from bot.engines.offline_phrases import (
 from bot.engines.offline_text import Doc, Sentence, Token
 from bot.models import NextStep
 
-MAX_STEPS = 6
+MAX_STEPS = 8
+_DATED_WEIGHT = 0.75
 _THRESHOLD = 1.5
 _MAX_WORDS = 18
 
@@ -245,6 +246,10 @@ def find_next_steps(doc: Doc, cast: Cast) -> list[NextStep]:
     for sentence in doc.sentences:
         hits = _cues(sentence)
         sentence_when = find_when(_RELATIVE.sub(_blank, sentence.text))
+        if not hits and sentence_when is not None:
+            # No cue, but a date ahead ("The finals take place on 18-24 November"): an
+            # event on the calendar, read from the clause around its date.
+            hits = [(sentence_when, _DATED_WEIGHT, "clause")]
         floor = sentence.start
         owner: str | None = None
         for n, (match, weight, kind) in enumerate(hits):
