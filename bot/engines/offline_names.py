@@ -189,11 +189,17 @@ def strip_common_lead(run: list[Token], doc: Doc, sentence: Sentence) -> list[To
     """Drop leading stopwords and a sentence-initial common word ("The", "Amid", "Trade"),
     but keep a word that opens a title ("Trade Minister X", "Competition Commissioner Y")
     or an organisation's name ("Port Operators Association")."""
+    if len(run) > 1 and all(t.norm.isupper() for t in run) and sum(len(t.norm) for t in run) > 8:
+        return []  # "THE HOME DEPOT INC": a table or a shouted headline, not prose
     while run and (
         (run[0].lower in STOPWORDS and not (len(run[0].norm) > 1 and run[0].norm.isupper()))
         or (
             run[0].start == sentence.start
-            and (run[0].lower in doc.lower_vocab or run[0].lower in _DESCRIPTIVE_OPENERS)
+            and (
+                run[0].lower in doc.lower_vocab
+                or run[0].lower in _DESCRIPTIVE_OPENERS
+                or (run[0].lower.endswith("ing") and len(run) > 1)  # "Following Assange"
+            )
             and not (len(run) > 1 and run[1].lower in ROLEISH)
             and not opens_org_name(run)
         )

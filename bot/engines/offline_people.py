@@ -28,6 +28,7 @@ from bot.engines.offline_names import (
     NOT_NAME,
     ORG_NOUNS,
     ROLEISH,
+    SUFFIXES,
     acts,
     aged,
     appositive_role,
@@ -88,6 +89,8 @@ class Cast:
 
     entities: list[Entity]
     by_sentence: dict[int, list[tuple[Mention, Entity]]]
+    #: Words the article writes in lower case: "Police" alone is then no name.
+    lower_vocab: frozenset[str] = frozenset()
     _listed: list[Entity] | None = field(default=None, repr=False)
 
     def participants(self) -> list[Entity]:
@@ -103,15 +106,27 @@ class Cast:
             for e in self.entities
             if e.kind == "person"
             or (e.kind == "country" and e.acting)  # a place, unless it acts
-            or (e.kind == "org" and (e.acting or len(e.mentions) >= 2) and not _generic(e))
+            or (
+                e.kind == "org"
+                and (e.acting or len(e.mentions) >= 2 or _named_body(e))
+                and not _generic(e, self.lower_vocab)
+            )
         ]
         ranked = sorted(((-e.importance, e.first, n) for n, e in enumerate(keep)))
         return [keep[n] for _, _, n in ranked]
 
 
-def _generic(entity: Entity) -> bool:
-    """ "the Union", "the Ministry" alone: a common noun capitalised, not a name."""
-    return " " not in entity.name and entity.name.lower() in ORG_WORDS
+def _named_body(entity: Entity) -> bool:
+    """ "Hong Kong Stock Exchange", "Electoral Commission": a proper name ending in an
+    organisation word is a party even when named once."""
+    words = entity.name.split()
+    return len(words) >= 2 and words[-1].lower().strip("'’") in ORG_WORDS and not _generic(entity)
+
+
+def _generic(entity: Entity, lower_vocab: frozenset[str] = frozenset()) -> bool:
+    """ "the Union", "the Ministry", "Police" alone: a common noun capitalised, not a name."""
+    low = entity.name.lower()
+    return " " not in entity.name and (low in ORG_WORDS or low in lower_vocab)
 
 
 def _org_head(name: str) -> str:
@@ -196,6 +211,21 @@ class _Builder:
             entity.mentions[-1].in_role = True
         return True
 
+    def described_person(self, sentence: Sentence, run: list[Token]) -> bool:
+        """ "Browns DL Sheldon Richardson": a descriptor, then a name whose surname the
+        article uses alone elsewhere; the descriptor is the role."""
+        if len(run) < 4 or any(len(t.norm) == 1 or t.lower in SUFFIXES for t in run):
+            return False
+        name = run[-2:]
+        if not valid_name(name, self.doc) or countries_in(name):
+            return False
+        if self.alone[surname(name_span(self.doc, name))] < 1:
+            return False
+        span = (name[0].start, name[-1].end)
+        person = self.add("person", name_span(self.doc, name), sentence, span)
+        self.set_role(person, text_of(self.doc, run[:-2]), sentence)
+        return True
+
     def scan_full_names(self, sentence: Sentence) -> None:
         tokens = sentence.tokens
         for i, j in runs(self.doc, tokens):
@@ -203,10 +233,17 @@ class _Builder:
             if not run:
                 continue
             i = tokens.index(run[0])
-            if self.person_with_title(sentence, run):
+            if self.person_with_title(sentence, run) or self.described_person(sentence, run):
                 continue
             low = [t.lower for t in run]
-            named_org = i > 0 and not tokens[i - 1].is_cap and tokens[i - 1].lower in ORG_NOUNS
+            before = tokens[i - 1] if i > 0 else None
+            # "the union IG Stahl" names an organisation; "center Maurkice Pouncey" a player.
+            named_org = (
+                before is not None
+                and not before.is_cap
+                and before.lower in ORG_NOUNS
+                and before.lower not in TITLES
+            )
             is_org = (
                 low[-1] in ORG_WORDS
                 or named_org  # "the steelworkers' union IG Stahl"
@@ -427,4 +464,8 @@ def find_cast(doc: Doc) -> Cast:
     builder.name_countries()
     for mentions in builder.by_sentence.values():
         mentions.sort(key=lambda pair: pair[0].start)
-    return Cast(entities=list(builder.entities.values()), by_sentence=builder.by_sentence)
+    return Cast(
+        entities=list(builder.entities.values()),
+        by_sentence=builder.by_sentence,
+        lower_vocab=doc.lower_vocab,
+    )
