@@ -168,7 +168,7 @@ class _Builder:
             t.norm
             for s in doc.sentences
             for k, t in enumerate(s.tokens)
-            if t.is_cap and k > 0 and not s.tokens[k - 1].is_cap
+            if t.is_cap and (k == 0 or not s.tokens[k - 1].is_cap)
         )
 
     def add(self, kind: Kind, name: str, sentence: Sentence, span: tuple[int, int]) -> Entity:
@@ -317,6 +317,19 @@ class _Builder:
                     text = self.doc.text[span[0] : span[1]]
                     self.add("org", text[:1].upper() + text[1:], sentence, span)
 
+    def _in_run(self, tokens: list[Token], k: int) -> bool:
+        """Whether tokens[k] touches another capitalised word (no punctuation between)."""
+        gap = gap_text
+        before = (
+            k > 0 and tokens[k - 1].is_cap and not gap(self.doc, tokens[k - 1], tokens[k]).strip()
+        )
+        after = (
+            k + 1 < len(tokens)
+            and tokens[k + 1].is_cap
+            and not gap(self.doc, tokens[k], tokens[k + 1]).strip()
+        )
+        return before or after
+
     def recurring_names(self) -> None:
         """One-word names that keep coming back and act ("Apple said"): organisations."""
         seen: dict[str, list[tuple[Sentence, Token, bool]]] = {}
@@ -328,11 +341,14 @@ class _Builder:
                 low = token.lower
                 if low in NOT_NAME or low in COUNTRIES or low in self.doc.lower_vocab:
                     continue
-                if (k and tokens[k - 1].is_cap) or (k + 1 < len(tokens) and tokens[k + 1].is_cap):
+                if self._in_run(tokens, k):
                     continue  # part of a longer run: handled as a name or an organisation
                 acting = acts(tokens, k, k + 1, strong=True)
                 seen.setdefault(token.norm, []).append((sentence, token, acting))
-        known = {w.lower() for e in self.entities.values() for w in e.name.split()}
+        # Words of names found so far; a one-word organisation found by its context
+        # ("press office Twitter") still gathers its other mentions here.
+        single = {e.name.lower() for e in self.entities.values() if e.kind == "org"}
+        known = {w.lower() for e in self.entities.values() for w in e.name.split()} - single
         starts = {s.start for s in self.doc.sentences}
         for word, uses in seen.items():
             if word.lower() in known or len(word) < 2:
