@@ -34,13 +34,14 @@ _MONTH = (
 )
 _DAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _DATE = (
-    rf"(?:{_DAY},?\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+\d{{4}})?"
+    rf"(?:{_DAY},?\s+)?(?:\d{{1,2}}(?:[-–]\d{{1,2}})?(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+\d{{4}})?"
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|{_MONTH}(?:\s+\d{{4}})?"
     rf"|{_DAY}|(?:19|20)\d\d)"
 )
 _PERIOD = r"(?:week|month|year|quarter|spring|summer|autumn|fall|winter|weekend|session)"
 WHEN = re.compile(
-    rf"\b(?:(?:no later than|on|by|before|from|until|till|in|starting|after)\s+"
+    rf"\b(?:(?:no later than|on|by|before|from|until|till|in|starting|after|ahead of)\s+"
+    rf"(?:(?:a|an|the)\s+)?"
     rf"(?:the\s+end\s+of\s+)?(?:(?:early|late|mid-?)\s*)?"
     rf"(?:{_DATE}|(?:next|this|the coming)\s+{_PERIOD})"
     rf"|(?:by|before)\s+the\s+end\s+of\s+(?:the\s+|this\s+|next\s+)?{_PERIOD}"

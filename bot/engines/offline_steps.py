@@ -193,7 +193,8 @@ def _action(doc: Doc, start: int, end: int, *, gerund: bool) -> str:
 
 def _step_spans(sentence: Sentence, cue_end: int, stop: int) -> list[tuple[int, int]]:
     """The cue's complement, then any "including X" / "as well as X" items after it."""
-    _, end = clause_bounds(sentence, cue_end, subordinators=False)
+    # Quotes don't end the complement: 'pledged to take “decisive corrective action”'.
+    _, end = clause_bounds(sentence, cue_end, subordinators=False, quotes=False)
     spans = [(cue_end, min(stop, extend_list(sentence, end)))]
     text = sentence.text
     for match in re.finditer(r",\s+(?:including|as well as)\s+(?=\w+ing\b)", text):

@@ -27,7 +27,7 @@ from bot.engines.offline_phrases import (
 from bot.engines.offline_text import Doc, Sentence, Token
 from bot.models import Tension
 
-MAX_TENSIONS = 6
+MAX_TENSIONS = 8
 _THRESHOLD = 2.0
 _MAX_WORDS = 18
 
