@@ -281,8 +281,8 @@ def _cap_run_from(tokens: list[Token], k: int) -> list[Token]:
 
 def appositive_role(doc: Doc, sentence: Sentence, tokens: list[Token], j: int) -> str | None:
     """ ", the senior official of the Bureau of ...," after a name."""
-    if j >= len(tokens) or gap_text(doc, tokens[j - 1], tokens[j]).strip() != ",":
-        return None
+    if j >= len(tokens) or gap_text(doc, tokens[j - 1], tokens[j]).strip() not in (",", ".,"):
+        return None  # ".,": after "Jr."
     end = sentence.end
     for k in range(j + 1, len(tokens)):
         gap = gap_text(doc, tokens[k - 1], tokens[k])
@@ -303,8 +303,9 @@ def appositive_role(doc: Doc, sentence: Sentence, tokens: list[Token], j: int) -
 
 def aged(doc: Doc, tokens: list[Token], j: int) -> bool:
     """ "Elizabeth A. Burton, 32, of Franklin": a person's age in apposition."""
-    if j >= len(tokens) or gap_text(doc, tokens[j - 1], tokens[j]).strip() not in (",", ".,"):
-        return False  # ".,": after "Jr."
+    gap = gap_text(doc, tokens[j - 1], tokens[j]).strip() if j < len(tokens) else None
+    if gap not in ("", ",", ".,"):
+        return False  # ".,": after "Jr."; "": "Ryan S. Hollman 31, of Hope"
     age = tokens[j].text
     return (
         age.isdigit()
