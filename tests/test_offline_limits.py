@@ -4,6 +4,7 @@ thread, and an honest brief for languages its rules don't read."""
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 import time
@@ -133,3 +134,39 @@ def test_cli_says_what_the_offline_engine_cannot_read(tmp_path: Path) -> None:
 def test_chunking_and_the_offline_engine_cut_sentences_alike(text: str) -> None:
     offline = [s.text for s in prepare(text, title="-").sentences]
     assert offline == split_sentences(text)
+
+
+def _patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """The module-level patterns this engine added over untrusted text."""
+    from bot import sentences
+    from bot.engines import offline_steps
+
+    found = [("sentences._LATIN_RUN", sentences._LATIN_RUN)]
+    found += [("sentences._OTHER_RUN", sentences._OTHER_RUN)]
+    found += [("offline_steps._NEGATED", offline_steps._NEGATED)]
+    found += [(f"step cue {n}", p) for n, (p, _, _) in enumerate(offline_steps._STEP_CUES)]
+    return found
+
+
+# Repeated prefixes and near-misses: long runs that almost match, then fail at the end.
+ADVERSARIAL = [
+    "." * 60_000 + "x",
+    "!?" * 30_000 + "x",
+    "…" * 60_000 + "x",
+    "。" * 60_000 + "x",
+    "never" + " " * 60_000 + "x",
+    "n't " * 15_000,
+    "is scheduled " * 5_000,
+    "faces up " * 7_000,
+    "has 3 working " * 4_000,
+    "expects " * 7_000 + "x",
+]
+
+
+@pytest.mark.parametrize(("name", "pattern"), _patterns())
+def test_new_patterns_stay_fast_on_adversarial_text(name: str, pattern: re.Pattern[str]) -> None:
+    started = time.perf_counter()
+    for text in ADVERSARIAL:
+        for _ in pattern.finditer(text):
+            pass
+    assert time.perf_counter() - started < 1.0, name
