@@ -139,11 +139,13 @@ def test_chunking_and_the_offline_engine_cut_sentences_alike(text: str) -> None:
 def _patterns() -> list[tuple[str, re.Pattern[str]]]:
     """The module-level patterns this engine added over untrusted text."""
     from bot import sentences
-    from bot.engines import offline_steps
+    from bot.engines import offline_phrases, offline_steps
 
     found = [("sentences._LATIN_RUN", sentences._LATIN_RUN)]
     found += [("sentences._OTHER_RUN", sentences._OTHER_RUN)]
     found += [("offline_steps._NEGATED", offline_steps._NEGATED)]
+    found += [("offline_steps._ATTRIBUTION", offline_steps._ATTRIBUTION)]
+    found += [("offline_phrases.WHEN", offline_phrases.WHEN)]
     found += [(f"step cue {n}", p) for n, (p, _, _) in enumerate(offline_steps._STEP_CUES)]
     return found
 
@@ -160,6 +162,10 @@ ADVERSARIAL = [
     "faces up " * 7_000,
     "has 3 working " * 4_000,
     "expects " * 7_000 + "x",
+    ", the a b c d e f " * 5_000 + "x",
+    "takes place 18-" * 5_000,
+    "the U.K.’s Dec. " * 5_000,
+    "on the end of early " * 4_000,
 ]
 
 

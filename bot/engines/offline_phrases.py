@@ -22,7 +22,8 @@ _NOT_BEFORE_THAT = wordset(
 )
 _LEADING_JUNK = wordset("amid and or but so the a an also then however meanwhile including as well")
 _TRAILING_JUNK = wordset(
-    "and or but of to for with by in on at from the a an as that which this its their his her"
+    "and or but of to for with by in on at from the a an as that which this its their his her "
+    "they he she we"
 )
 _REPORTING_WORDS = wordset("said says told added according stated announced")
 _OBJECT_WORDS = wordset("it them him her us me")
@@ -40,7 +41,7 @@ _DATE = (
 )
 _PERIOD = r"(?:week|month|year|quarter|spring|summer|autumn|fall|winter|weekend|session)"
 WHEN = re.compile(
-    rf"\b(?:(?:no later than|on|by|before|from|until|till|in|starting|after|ahead of)\s+"
+    rf"\b(?:(?:no later than|on|by|before|from|until|till|in|into|starting|after|ahead of)\s+"
     rf"(?:(?:a|an|the)\s+)?"
     rf"(?:the\s+end\s+of\s+)?(?:(?:early|late|mid-?)\s*)?"
     rf"(?:{_DATE}|(?:next|this|the coming)\s+{_PERIOD})"
@@ -48,6 +49,10 @@ WHEN = re.compile(
     rf"|(?:next|later this|early next|late next|the coming|this coming)\s+"
     rf"(?:{_PERIOD}|{_DAY}|{_MONTH})"
     rf"|within\s+(?:\w+|\d+)\s+(?:days|weeks|months|years)"
+    # A span of days ("takes place 18-24 November") is a schedule; so is a possessor's
+    # dated event ("the U.K.'s Dec. 12 election").
+    rf"|\d{{1,2}}[-–]\d{{1,2}}\s+{_MONTH}"
+    rf"|(?<=['’]s\s){_MONTH}\s+\d{{1,2}}"
     rf"|tomorrow|tonight|soon)\b"
 )
 _REPORTED_AT = re.compile(

@@ -112,6 +112,9 @@ def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group())
 
 
+_ATTRIBUTION = re.compile(
+    r",\s*(?:the\s+)?[\w’'.\- ]{1,60}?\s(?:said|says|told\s+\w+|added)\.?\s*$"
+)
 _NEGATED = re.compile(r"(?:\bnever|\bnot|n[’']t)\s+$", re.I)
 _OWNER_DETERMINERS = wordset("the a an its their his her our this that these those both all")
 _AUXILIARIES = wordset(
@@ -185,10 +188,15 @@ def _action(doc: Doc, start: int, end: int, *, gerund: bool) -> str:
     when = find_when(span)
     if when:
         span = (span[: when.start()] + span[when.end() :]).strip()
+    # ", the Interior Ministry said": who said it, not part of what will be done.
+    span = _ATTRIBUTION.sub("", span)
     words = shorten(span, _MAX_WORDS).split()
     if gerund and words:
         words[0] = base_verb(words[0])
-    return tidy(" ".join(words), keep_article=True)
+    action = tidy(" ".join(words), keep_article=True).lstrip("-–— ")
+    if all(w.lower() in STOPWORDS for w in re.findall(r"[\w’']+", action)):
+        return ""  # "have here": no content word, no action
+    return action
 
 
 def _step_spans(sentence: Sentence, cue_end: int, stop: int) -> list[tuple[int, int]]:
