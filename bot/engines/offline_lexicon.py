@@ -139,8 +139,6 @@ JUNK_PHRASES = (
     "related stories",
     "related articles",
     "related news",
-    "no stories found",
-    "responsive banner",
     "advertisement",
     "sponsored",
     "subscribe",
@@ -166,7 +164,6 @@ JUNK_PHRASES = (
     "print this",
     "skip to",
     "back to top",
-    "fact net",
     "download the app",
 )
 
