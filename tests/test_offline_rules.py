@@ -115,3 +115,14 @@ def test_topics_are_keyphrases_not_lone_common_nouns() -> None:
         # One word is a topic only as a proper noun: never a word the text writes in
         # lower case ("council", "floods").
         assert len(name.split()) > 1 or name.lower() not in lower_words, name
+
+
+def test_a_name_is_not_cut_mid_role() -> None:
+    brief = brief_of(
+        "Deputy Director of Public Prosecutions Lena Berg said on Monday that the case "
+        "was closed. The city's chief inspector of public works, Omar Haddad, said the "
+        "bridge would reopen. Berg and Haddad spoke at the same briefing."
+    )
+    people = roles(brief)
+    assert "Director of Public Prosecutions" in (people.get("Lena Berg") or ""), people
+    assert "inspector of public works" in (people.get("Omar Haddad") or ""), people

@@ -214,6 +214,25 @@ def name_span(doc: Doc, tokens: list[Token]) -> str:
     return doc.text[tokens[0].start : last.start + len(last.norm)]
 
 
+def _title_of_phrase(doc: Doc, tokens: list[Token], k: int) -> str | None:
+    """ "deputy director of public prosecutions, Eva-Marie Persson": a lower-case title
+    phrase ending in "of ..." before the comma (a few words back, no punctuation)."""
+    back = k
+    while back > 0 and k - back < _OF_PHRASE and tokens[back].lower not in TITLES:
+        if gap_text(doc, tokens[back - 1], tokens[back]).strip():
+            return None
+        back -= 1
+    head = tokens[back]
+    if head.lower not in TITLES or "of" not in {t.lower for t in tokens[back : k + 1]}:
+        return None
+    while back > 0 and tokens[back - 1].lower in ROLE_MODIFIERS and not tokens[back - 1].is_cap:
+        back -= 1  # "deputy director"
+    return text_of(doc, tokens[back : k + 1])
+
+
+_OF_PHRASE = 4
+
+
 def look_back_role(doc: Doc, tokens: list[Token], i: int, sentence: Sentence) -> str | None:
     """A title just before a name: "union general secretary Daniel Okafor"."""
     k = i - 1
@@ -223,6 +242,8 @@ def look_back_role(doc: Doc, tokens: list[Token], i: int, sentence: Sentence) ->
     # "its chief executive, Maria Lindqvist," reads like "chief executive Maria Lindqvist";
     # "Gov. Matt Bevin" is "Governor Matt Bevin".
     abbreviated = gap == "." and tokens[k].lower in ABBREVIATED_TITLES
+    if gap == "," and tokens[k].lower not in TITLES:
+        return _title_of_phrase(doc, tokens, k)
     if gap and not (gap == "," and tokens[k].lower in TITLES) and not abbreviated:
         return None
     first = None

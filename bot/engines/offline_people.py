@@ -21,6 +21,7 @@ from bot.engines.offline_lexicon import (
     HONORIFICS,
     ORG_OPENERS,
     ORG_WORDS,
+    ROLE_MODIFIERS,
     TITLES,
 )
 from bot.engines.offline_names import (
@@ -121,6 +122,15 @@ class _Builder:
         while m + 1 < len(run) and run[m + 1].lower in ROLEISH:
             m += 1
         name = run[m + 1 :]
+        # "Deputy Director of Public Prosecutions Lena Berg": a common word at the front of
+        # the "name", or a role left on a modifier ("of Public"), still belongs to the role.
+        while len(name) > 2 and (
+            not valid_name(name, self.doc)
+            or name[0].lower in self.doc.lower_vocab
+            or run[m].lower in ROLE_MODIFIERS
+        ):
+            m += 1
+            name = run[m + 1 :]
         if not valid_name(name, self.doc):
             return False
         span = (name[0].start, name[-1].end)
@@ -164,6 +174,7 @@ class _Builder:
                 and not before.is_cap
                 and before.lower in ORG_NOUNS
                 and before.lower not in TITLES
+                and not gap_text(self.doc, before, run[0]).strip()  # "public works, Omar"
             )
             is_org = (
                 low[-1] in ORG_WORDS
