@@ -126,3 +126,14 @@ def test_a_name_is_not_cut_mid_role() -> None:
     people = roles(brief)
     assert "Director of Public Prosecutions" in (people.get("Lena Berg") or ""), people
     assert "inspector of public works" in (people.get("Omar Haddad") or ""), people
+
+
+def test_two_people_who_share_a_surname_stay_two() -> None:
+    brief = brief_of(
+        "Former Vice President Biden spoke to voters in Iowa on Monday. "
+        "Hunter Biden, a lawyer, was not at the event, his spokesman said. "
+        "Biden told the crowd that he would win the state."
+    )
+    people = roles(brief)
+    assert people.get("Hunter Biden") == "a lawyer", people
+    assert "Vice President" not in (people.get("Hunter Biden") or "")

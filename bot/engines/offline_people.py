@@ -78,6 +78,15 @@ def _salient(candidates: list[Entity], pos: int, starts: dict[int, list[int]]) -
     return [max(seen, key=lambda item: (item[0], item[1]))[2]]
 
 
+def _other_role(short: Entity, full: Entity) -> bool:
+    """ "Vice President Biden" and "Hunter Biden, a lawyer": two roles with no word in
+    common are two people who share a surname; don't merge them."""
+    if not short.role or not full.role:
+        return False
+    words = {w.lower().strip(".,") for w in short.role.split()}
+    return not words & {w.lower().strip(".,") for w in full.role.split()}
+
+
 class _Builder:
     def __init__(self, doc: Doc) -> None:
         self.doc = doc
@@ -305,7 +314,7 @@ class _Builder:
                 longer = [
                     e for e in same if e is not short and e.surname.lower() == short.name.lower()
                 ]
-                if len(longer) != 1:
+                if len(longer) != 1 or _other_role(short, longer[0]):
                     continue
                 target = longer[0]
                 for mention in short.mentions:
