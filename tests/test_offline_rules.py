@@ -137,3 +137,12 @@ def test_two_people_who_share_a_surname_stay_two() -> None:
     people = roles(brief)
     assert people.get("Hunter Biden") == "a lawyer", people
     assert "Vice President" not in (people.get("Hunter Biden") or "")
+
+
+def test_intent_and_deadlines_are_next_steps() -> None:
+    brief = brief_of(
+        "The dockworkers' union hopes to reach a deal with the port operators by Friday. "
+        "The operators have until 1 March to answer the union's latest offer."
+    )
+    evidence = " ".join(s.evidence for s in brief.next_steps)
+    assert "hopes to reach a deal" in evidence and "have until 1 March" in evidence

@@ -72,6 +72,17 @@ _STEP_CUES: list[tuple[re.Pattern[str], float, str]] = [
     (re.compile(r"\bfaces?\s+(?:up\s+to|a\s+maximum|a\s+possible)\b", re.I), 1.5, "clause"),
     (re.compile(r"\b(?:should|must)\b(?!\s+not\b)", re.I), 1.5, "verb"),
     (re.compile(r"\bneeds?\s+to\b", re.I), 1.5, "verb"),
+    # Intent and preparation: "hopes to", "is preparing to", "is considering".
+    (
+        re.compile(
+            r"\b(?:hopes?|hoped|wants?|seeks?|sought|(?:is|are)\s+(?:preparing|working))\s+to\b",
+            re.I,
+        ),
+        1.5,
+        "verb",
+    ),
+    (re.compile(r"\b(?:is|are)\s+considering\b", re.I), 1.5, "clause"),
+    (re.compile(r"\b(?:has|have)\s+until\b", re.I), 2.0, "clause"),
     (re.compile(r"(?:\b[Mm]ight|\b[Cc]ould|\bmay)\b(?!\s+(?:not\b|\d))"), 0.5, "verb"),
     (re.compile(r"\b(?:looking into|investigating|reviewing)\b", re.I), 1.5, "clause"),
     (re.compile(r"\bwould\b(?!\s+not\b)", re.I), 0.5, "verb"),
