@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from bot.errors import ConfigError
 from bot.models import Brief
-from bot.sanitize import link, sanitize_slack
+from bot.sanitize import link, own_links, sanitize_slack
 
 MD_TEMPLATE = "brief.md.j2"
 MRKDWN_TEMPLATE = "brief.mrkdwn.j2"
@@ -177,7 +177,8 @@ def render_markdown(brief: Brief, *, template_dir: Path | None = None) -> str:
 
 def render_mrkdwn(brief: Brief, *, template_dir: Path | None = None) -> str:
     """The brief as one Slack mrkdwn text; every string from the brief is sanitized."""
-    return render("mrkdwn", MRKDWN_TEMPLATE, template_dir, brief=brief, meta=brief.meta)
+    with own_links([brief.url]):
+        return render("mrkdwn", MRKDWN_TEMPLATE, template_dir, brief=brief, meta=brief.meta)
 
 
 def render_json(brief: Brief) -> str:
