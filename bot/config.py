@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     # --- Where settings come from (read from the environment only; see find_env_file) ---
     env_file: Path | None = _env("BRIEFBOT_ENV_FILE")
 
+    # --- Issue 15: operations endpoints and intake limits ------------------------------
+    # Interface of the ops port (BRIEFBOT_METRICS_PORT): /readyz and /metrics stay private.
+    metrics_host: str = _env("BRIEFBOT_METRICS_HOST", "127.0.0.1")
+
     @property
     def database_url(self) -> str:
         """DATABASE_URL if set, else SQLite in the data dir."""
@@ -184,7 +188,7 @@ def find_env_file(explicit: str | Path | None = None) -> Path | None:
 
 
 def load_settings(
-    env_file: str | Path | None | EnvFileLookup = FIND_ENV_FILE, **overrides: Any
+    env_file: str | Path | EnvFileLookup | None = FIND_ENV_FILE, **overrides: Any
 ) -> Settings:
     """Build the settings from the environment and a .env file; ConfigError on bad values.
 

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from bot.config import FIND_ENV_FILE, Settings, EnvFileLookup, env_name, find_env_file
+from bot.config import FIND_ENV_FILE, EnvFileLookup, Settings, env_name, find_env_file
 from bot.errors import BriefbotError
 from bot.logs import redact_text
 
@@ -428,13 +428,19 @@ def database_check(settings: Settings) -> Check:
 
 
 def port_check(settings: Settings, mode: Mode) -> Check:
+    if mode == "http" and settings.metrics_port:
+        return _ok(
+            "ports",
+            f"PORT {settings.port} serves /slack/events and /healthz; "
+            f"{settings.metrics_host}:{settings.metrics_port} serves /readyz and /metrics",
+        )
     if mode == "http":
         return _ok("ports", f"PORT {settings.port} serves /slack/events, /healthz, /readyz and "
-                   "/metrics")  # fmt: skip
+                   "/metrics (set BRIEFBOT_METRICS_PORT to move the last two off it)")  # fmt: skip
     if not settings.metrics_port:
         return _ok("ports", "socket mode listens on no port; set BRIEFBOT_METRICS_PORT to serve "
                    "/healthz, /readyz and /metrics")  # fmt: skip
-    return _ok("ports", f"BRIEFBOT_METRICS_PORT {settings.metrics_port} serves /healthz, "
+    return _ok("ports", f"{settings.metrics_host}:{settings.metrics_port} serves /healthz, "
                "/readyz and /metrics")  # fmt: skip
 
 
@@ -478,7 +484,7 @@ def format_table(rows: list[Check]) -> str:
 
 
 def main(
-    *, mode: Mode | None = None, env_file: str | Path | None | EnvFileLookup = FIND_ENV_FILE,
+    *, mode: Mode | None = None, env_file: str | Path | EnvFileLookup | None = FIND_ENV_FILE,
     out: IO[str] | None = None,
 ) -> int:  # fmt: skip
     """Run every check and print the table; 1 if any check failed, else 0."""

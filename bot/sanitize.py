@@ -42,8 +42,9 @@ _BROADCASTS = frozenset({"channel", "here", "everyone", "group"})
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # Bidi controls (LRE..RLO, LRI..PDI, LRM/RLM, ALM) can reorder what a reader sees, e.g.
 # make "exe.pdf" read as "fdp.exe"; they never carry meaning in a brief.
-_BIDI = str.maketrans(dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E,
-                                     0x200F, 0x061C]))
+_BIDI = str.maketrans(
+    dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C])
+)
 # A URL Slack would auto-link: a scheme or "www." then anything up to a space or bracket.
 # One literal prefix and one character class: linear, no backtracking.
 _AUTOLINK = re.compile(r"(?i:\bhttps?://|\bwww\.)[^\s<>]+")

@@ -69,7 +69,7 @@ def test_env_file_variable_and_flag_name_the_file(
     monkeypatch.setenv("BRIEFBOT_ENV_FILE", str(named))
     assert load_settings().model == "from-named-file"
     assert find_env_file(tmp_path / "conf" / "briefbot.env") == named
-    with pytest.raises(ConfigError, match="--env-file names .*missing.env"):
+    with pytest.raises(ConfigError, match=r"--env-file names .*missing\.env"):
         find_env_file(tmp_path / "missing.env")
     monkeypatch.setenv("BRIEFBOT_ENV_FILE", str(tmp_path / "gone.env"))
     with pytest.raises(ConfigError, match="BRIEFBOT_ENV_FILE names"):

@@ -112,7 +112,7 @@ def _environment(flavor: Flavor, template_dir: Path | None) -> jinja2.Environmen
     # Sandboxed: BRIEFBOT_TEMPLATE_DIR may hold templates from anywhere, and a plain
     # Environment lets {{ ''.__class__.__mro__ ... }} or cycler.__init__.__globals__ reach
     # os.popen. The sandbox refuses such attribute access with a SecurityError.
-    env = jinja2.sandbox.ImmutableSandboxedEnvironment(**options)  # noqa: S701 - not HTML
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(**options)
     env.filters.update(oneline=_oneline, host=_host, md_link=_md_link)
     if flavor == "mrkdwn":
         env.filters.update(slack=_slack_filter, link=_slack_link)

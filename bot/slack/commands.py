@@ -107,18 +107,24 @@ async def _forget(deps: Deps, body: dict[str, Any], args: str) -> Reply:
     gone = await asyncio.to_thread(
         retention.forget_channel, store=deps.store, queue=deps.queue, team=team, channel=channel
     )
-    log.info("forget in %s by %s: %d brief(s), %d job(s)",
-             channel, body.get("user_id"), gone.briefs, gone.jobs)  # fmt: skip
-    return Reply(blocks.text_message(forgotten_text(gone.briefs, gone.jobs)))
+    log.info("forget in %s by %s: %d brief(s), %d job(s), %d digest row(s)",
+             channel, body.get("user_id"), gone.briefs, gone.jobs, gone.digest)  # fmt: skip
+    return Reply(blocks.text_message(forgotten_text(gone.briefs, gone.jobs, digest=gone.digest)))
 
 
-def forgotten_text(briefs: int, jobs: int) -> str:
+def forgotten_text(briefs: int, jobs: int, *, digest: int = 0) -> str:
     """The answer to ``/brief forget``: what was deleted."""
     plural = "" if briefs == 1 else "s"
     req = "" if jobs == 1 else "s"
+    history = (
+        f" Also deleted {digest} row{'' if digest == 1 else 's'} of digest history (feed items "
+        "shown, digests posted); followed feeds and the schedule stay."
+        if digest
+        else ""
+    )
     return (
         f"Deleted {briefs} stored brief{plural} of this channel (and the article text behind "
-        f"them) and {jobs} finished request{req}. Messages already posted stay in Slack."
+        f"them) and {jobs} finished request{req}. Messages already posted stay in Slack." + history
     )
 
 
