@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     # --- Issue 15: operations endpoints and intake limits ------------------------------
     # Interface of the ops port (BRIEFBOT_METRICS_PORT): /readyz and /metrics stay private.
     metrics_host: str = _env("BRIEFBOT_METRICS_HOST", "127.0.0.1")
+    # Links briefed from one message; the rest are skipped with a note in the thread.
+    max_links_per_message: int = _env("BRIEFBOT_MAX_LINKS_PER_MESSAGE", 5, ge=1, le=50)
+    # Briefs one user, and one channel, may ask for per rolling hour (bot/slack/limits.py).
+    user_briefs_per_hour: int = _env("BRIEFBOT_USER_BRIEFS_PER_HOUR", 120, ge=1)
+    channel_briefs_per_hour: int = _env("BRIEFBOT_CHANNEL_BRIEFS_PER_HOUR", 240, ge=1)
 
     @property
     def database_url(self) -> str:

@@ -22,6 +22,7 @@ from bot.ingest.load import word_count
 from bot.render import SlackMessage
 from bot.sanitize import sanitize_slack
 from bot.slack import blocks, intake
+from bot.slack.limits import cap_text
 from bot.slack.scopes import COMMAND
 
 if TYPE_CHECKING:
@@ -176,6 +177,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
             prefix = f"I don't know `{COMMAND} {shown}`."
             await _ack(ack, Reply(blocks.help_message(prefix=prefix)))
             return
-        deps.enqueue([intake.command_job(body, sources)])
+        cap = deps.settings.max_links_per_message
+        notes = [cap_text(len(sources), cap)] if len(sources) > cap else []
+        admitted = deps.admit(
+            [intake.command_job(body, sources[:cap])], team=str(body.get("team_id", "")),
+            user=body.get("user_id"), channel=str(body.get("channel_id", "")),
+        )  # fmt: skip
+        deps.enqueue(admitted.jobs)
+        notes += [admitted.note] if admitted.note else []
+        if notes:  # what was not briefed, and why: privately, in the ack
+            await _ack(ack, Reply(blocks.text_message(" ".join(notes))))
+            return
         # An empty ack: the "who asked" message and the brief follow in the channel.
         await ack()
