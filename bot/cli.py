@@ -110,6 +110,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_digest_parser(sub)
 
+    from bot.fleet.cli import add_fleet_parsers
+
+    add_fleet_parsers(sub)
+
     p = sub.add_parser(
         "doctor",
         help="check settings, Slack, the model endpoint and storage",
@@ -315,6 +319,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.digest.cli import run_digest_cli
 
             return run_digest_cli(args, settings)
+        if args.command in ("worker", "db"):
+            from bot.fleet.cli import run_fleet_cli
+
+            return run_fleet_cli(args, settings)
     except BriefbotError as exc:
         _error(str(exc))
         return EXIT_ERROR

@@ -76,7 +76,13 @@ _BOLT_LOG.addFilter(_NoTokenNotice())
 def build_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> AsyncApp:
     """The app with every listener registered; the caller picks socket or http mode."""
     secret = settings.slack_signing_secret
+    oauth: dict[str, Any] = {}
+    if settings.oauth_enabled:  # many workspaces: tokens from the installation store
+        from bot.fleet.oauth import oauth_settings
+
+        oauth = {"oauth_settings": oauth_settings(settings, store=deps.store)}
     app = AsyncApp(
+        **oauth,
         client=client,
         signing_secret=secret.get_secret_value() if secret else "",
         # Listeners only store a job, then Bolt acks: a job is durable before Slack hears

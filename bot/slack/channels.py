@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
+from typing import Any
 
 CHANNEL_SETTINGS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS channel_settings (
@@ -24,7 +24,7 @@ class ChannelSettings:
     object, in the one process that owns the database) changes the answer.
     """
 
-    def __init__(self, conn: sqlite3.Connection, *, auto_default: bool) -> None:
+    def __init__(self, conn: Any, *, auto_default: bool) -> None:
         self.conn = conn
         self.auto_default = auto_default
         self._auto: dict[tuple[str, str], bool] = {}

@@ -1,0 +1,1 @@
+"""Fleet mode: PostgreSQL, a real job queue (procrastinate), many web and worker replicas."""
