@@ -91,9 +91,11 @@ def next_reset(now: datetime | None = None) -> datetime:
 
 
 def tokens_used_today(store: Store, team: str, *, now: datetime | None = None) -> int:
-    """Model tokens (in + out) the team's briefs used since 00:00 UTC."""
-    usage = store.usage_summary(team=team, since=start_of_utc_day(now))
-    return int(usage["tokens_in"]) + int(usage["tokens_out"])
+    """Model tokens (in + out) the team's briefs and questions used since 00:00 UTC."""
+    since = start_of_utc_day(now)
+    usage = store.usage_summary(team=team, since=since)
+    questions = store.question_tokens(team=team, since=since)
+    return int(usage["tokens_in"]) + int(usage["tokens_out"]) + questions
 
 
 def check_budget(

@@ -114,6 +114,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_fleet_parsers(sub)
 
+    from bot.ask.cli import add_ask_parser
+
+    add_ask_parser(sub)
+
     p = sub.add_parser(
         "doctor",
         help="check settings, Slack, the model endpoint and storage",
@@ -315,6 +319,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_brief(args, settings))
         if args.command == "serve":
             return _serve(args, settings)
+        if args.command == "ask":
+            from bot.ask.cli import run_ask
+
+            return asyncio.run(run_ask(args, settings, progress=_progress(args.quiet)))
         if args.command == "digest":
             from bot.digest.cli import run_digest_cli
 

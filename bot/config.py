@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     max_jobs_in_flight: int = _env("BRIEFBOT_MAX_JOBS", 8, ge=1, le=256)
     channel_post_interval: float = _env("BRIEFBOT_CHANNEL_POST_INTERVAL", 1.0, ge=0)
     auto_brief_default: bool = _env("BRIEFBOT_AUTO_BRIEF", True)
+    # Questions in a brief's thread: tokens of article passages, and of earlier Q&A, per call.
+    ask_context_tokens: int = _env("BRIEFBOT_ASK_CONTEXT_TOKENS", 3000, ge=200)
+    ask_history_tokens: int = _env("BRIEFBOT_ASK_HISTORY_TOKENS", 800, ge=0)
 
     # --- Access and privacy ----------------------------------------------------
     # Comma-separated Slack IDs; empty means everyone (bot/access.py parses them).

@@ -23,7 +23,7 @@ import jinja2
 TEMPLATES = ("system.j2", "brief.j2", "map.j2", "reduce.j2", "repair.j2")
 
 #: Tags we fence untrusted data with; the same tags inside the data are neutralised.
-FENCE_TAGS = ("article", "partial_briefs")
+FENCE_TAGS = ("article", "partial_briefs", "earlier_questions")
 
 _VERSION = re.compile(r"\A\{#\s*version:\s*([\w.-]+)\s*#\}[ \t]*\n?")
 _FENCE = re.compile(r"<(\s*/?\s*(?:" + "|".join(FENCE_TAGS) + r")\b)", re.IGNORECASE)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.ask.store import AskStore
 from bot.config import Settings
 from bot.jobs import JobQueue
 from bot.store import Store
@@ -36,6 +37,7 @@ class Forgotten:
 
     briefs: int
     jobs: int
+    questions: int = 0
 
 
 def purge(
@@ -48,6 +50,7 @@ def purge(
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=days)
     briefs = store.purge_older_than(cutoff)
+    briefs += AskStore(queue.conn).purge_older_than(cutoff)  # threads' article text, Q&A
     # Finished jobs hold the pasted text or link they briefed; queued and running ones
     # are still being answered and stay.
     jobs = queue.prune(older_than=(datetime.now(UTC) - cutoff).total_seconds())
@@ -86,9 +89,10 @@ def forget_channel(*, store: Store, queue: JobQueue, team: str, channel: str) ->
     Queued and running jobs are left to finish: they are answering someone right now.
     """
     briefs = store.forget_channel(channel)
+    questions = AskStore(queue.conn).forget_channel(team=team, channel=channel)
     cur = queue.conn.execute(
         "DELETE FROM jobs WHERE state IN ('done', 'failed')"
         " AND json_extract(payload, '$.channel') = ? AND json_extract(payload, '$.team') = ?",
         (channel, team),
     )
-    return Forgotten(briefs=briefs, jobs=cur.rowcount)
+    return Forgotten(briefs=briefs, jobs=cur.rowcount, questions=questions)

@@ -22,6 +22,7 @@ import pytest
 
 from bot import doctor
 from bot.slack.scopes import REQUIRED_SCOPES
+from bot.store import MIGRATIONS
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack
 
@@ -132,7 +133,7 @@ def test_all_ok_exits_zero_and_prints_no_secrets(runs: dict[str, Result]) -> Non
                  "data dir", "database"):  # fmt: skip
         assert result.status(name) == "ok", (name, result.out)
     assert result.status("SLACK_SIGNING_SECRET") == "skip"  # socket mode
-    assert "schema version 3 (latest)" in result.detail("database")
+    assert f"schema version {len(MIGRATIONS)} (latest)" in result.detail("database")
     assert "gpt-4o-mini available" in result.detail("model endpoint")
     for secret in (BOT_TOKEN, OPENAI_KEY, "secretpart", "secret-key"):
         assert secret not in result.out + result.err

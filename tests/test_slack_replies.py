@@ -106,8 +106,10 @@ async def test_a_mention_under_an_already_briefed_message_points_to_the_brief(
         parent, envelope = paste(fake, f"<{web.url('/article')}>")
         fake.send_envelope("events_api", envelope)
         await fake.await_for(_updated(1))
-        reply = fake.add_message("C1", text="<@UBOT> and this?", thread_ts=parent)
-        mention = app_mention_event("<@UBOT> and this?", ts=reply, thread_ts=parent)
+        # A bare mention asks for the parent's brief; with words it is a question
+        # (tests/test_ask_slack.py).
+        reply = fake.add_message("C1", text="<@UBOT>", thread_ts=parent)
+        mention = app_mention_event("<@UBOT>", ts=reply, thread_ts=parent)
         fake.send_envelope("events_api", event_callback(mention))
         await fake.await_for(lambda f: len(f.calls_to("chat.postMessage")) == 2)
     notes = [m for m in fake.thread("C1", parent) if "already briefed" in m["text"]]

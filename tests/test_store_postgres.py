@@ -125,3 +125,25 @@ def test_sqlite_file_at_any_version_copies_into_postgres(
         # New rows get ids after the copied ones.
         pg.put_brief("key-new", brief(), url=None, title="new", team=TEAM, channel="C1")
         assert pg.recent_briefs(team=TEAM, limit=1)[0].id == len(STORIES) + 1
+
+
+def test_questions_are_stored_per_team_on_postgres(pg_url: str) -> None:
+    from bot.ask.models import Answer
+    from bot.ask.store import AskStore
+
+    with Store.open(pg_url) as store:
+        ask = AskStore(JobQueue.open(store.path).conn)
+        for team in ("T1", "T2"):
+            ask.remember_thread(team=team, channel="C1", thread_ts="1.0", key="k", title="t",
+                                url=None, text=f"text of {team}")  # fmt: skip
+        ask.remember_thread(team="T1", channel="C1", thread_ts="1.0", key="k", title="t2",
+                            url=None, text="newer")  # fmt: skip
+        assert [a.text for a in ask.articles(team="T1", channel="C1", thread_ts="1.0")] == [
+            "newer"
+        ]
+        answer = Answer(question="Who?", answer="Ines Weber.", answered=True, engine="offline")
+        ask.record_answer(answer, team="T1", channel="C1", thread_ts="1.0", question_ts="2.0")
+        assert [t.question for t in ask.history(team="T1", channel="C1", thread_ts="1.0")] == [
+            "Who?"
+        ]
+        assert ask.history(team="T2", channel="C1", thread_ts="1.0") == []

@@ -89,8 +89,11 @@ def _raw_usage(raw: Any) -> Any:
     )
 
 
-async def read_completion(raw: Any, usage: Usage) -> BriefDraft | Unusable:
-    """Parse a raw ``chat.completions.parse`` response into a draft; count its tokens."""
+async def read_completion(raw: Any, usage: Usage, *, schema: type[Any] = BriefDraft) -> Any:
+    """Parse a raw ``chat.completions.parse`` response into a draft; count its tokens.
+
+    Returns an instance of ``schema`` (the response_format the call used) or ``Unusable``.
+    """
     usage.calls += 1
     try:
         completion = raw.parse()
@@ -113,6 +116,6 @@ async def read_completion(raw: Any, usage: Usage) -> BriefDraft | Unusable:
     message = completion.choices[0].message
     if message.refusal:
         return Unusable("refusal", message.refusal)
-    if not isinstance(message.parsed, BriefDraft):
+    if not isinstance(message.parsed, schema):
         return Unusable("invalid", "the answer had no content")
     return message.parsed

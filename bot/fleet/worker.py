@@ -97,7 +97,14 @@ async def working(
             settings=settings, client=client, queue=queue, service=service,
             pacer=ChannelPacer(settings.channel_post_interval),
         )  # fmt: skip
+        from bot.ask.service import AskService
+        from bot.ask.store import AskStore
         from bot.fleet.tokens import clients_for
+        from bot.slack.questions import QuestionJobs
+
+        asker = AskService(settings, store=store)
+        stack.push_async_callback(asker.aclose)
+        QuestionJobs(poster, asker, AskStore(queue.conn)).install()
 
         poster.clients = await clients_for(settings, store=store, default=client, session=session)
 

@@ -14,14 +14,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 import bot.slack.digests  # noqa: F401  (registers /brief digest, follow, unfollow, feeds)
 from bot.config import Settings
 from bot.jobs import JobQueue, NewJob
-from bot.slack import commands, guard, home, messages, shortcuts
+from bot.slack import commands, guard, home, messages, questions, shortcuts
 from bot.slack.channels import ChannelSettings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-#: Each area registers its thin listeners with ``register(app, deps)``.
-LISTENER_AREAS = (messages, commands, shortcuts, home)
+#: Each area registers its thin listeners with ``register(app, deps)``. Questions come
+#: before messages: Bolt runs only the first listener that matches an event.
+LISTENER_AREAS = (questions, messages, commands, shortcuts, home)
 
 
 @dataclass

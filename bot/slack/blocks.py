@@ -20,6 +20,8 @@ HELP_TEXT = (
     f"• `{COMMAND} <link or text>`: a brief of that, posted in this channel.\n"
     "• The *Brief this message* shortcut (⋯ on any message): a brief of its links or text.\n"
     "• Mention me with a link, or in the thread of a message with a link.\n"
+    "• Mention me with a question in a brief's thread: I answer from the article, with quotes "
+    f"(`{COMMAND} settings questions any` takes every reply in a brief's thread).\n"
     f"• `{COMMAND} on` / `{COMMAND} off`: auto-briefs for links pasted in this channel.\n"
     f"• `{COMMAND} digest daily 08:00 [Area/City]` or `{COMMAND} digest weekdays 07:30`: "
     "a morning digest of this channel's briefs and feeds, at your local time unless you "
@@ -68,6 +70,7 @@ class ChannelView:
     language: str
     template: str
     auto_brief: bool
+    questions_any: bool = False
 
 
 def settings_message(view: ChannelView) -> SlackMessage:
@@ -80,9 +83,23 @@ def settings_message(view: ChannelView) -> SlackMessage:
         f"• Language: `{sanitize_slack(view.language)}`",
         f"• Template: `{sanitize_slack(view.template)}`",
         f"• Auto-briefs for pasted links: *{auto}* (`{COMMAND} {switch}` to turn them {switch})",
+        questions_line(view.questions_any),
     ]
     text = "\n".join(lines)
     return SlackMessage(text=text, blocks=[_section(text)])
+
+
+def questions_line(any_reply: bool) -> str:
+    """The settings line for questions in a brief's thread."""
+    if any_reply:
+        return (
+            "• Questions in a brief's thread: *any reply* "
+            f"(`{COMMAND} settings questions mention` for @mentions only)"
+        )
+    return (
+        "• Questions in a brief's thread: *@mentions only* "
+        f"(`{COMMAND} settings questions any` to take every reply)"
+    )
 
 
 def toggled_message(*, on: bool, user: str | None) -> SlackMessage:

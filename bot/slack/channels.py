@@ -28,6 +28,7 @@ class ChannelSettings:
         self.conn = conn
         self.auto_default = auto_default
         self._auto: dict[tuple[str, str], bool] = {}
+        self._questions: dict[tuple[str, str], bool] = {}
 
     def auto_brief(self, team: str, channel: str) -> bool:
         """Whether a link pasted in this channel is briefed without being asked."""
@@ -47,4 +48,26 @@ class ChannelSettings:
             " auto_brief=excluded.auto_brief, updated_by=excluded.updated_by,"
             " updated_at=excluded.updated_at",
             (team, channel, int(on), user, time.time()),
+        )
+
+    # --- questions in a brief's thread (bot.slack.questions) ----------------------------
+
+    def questions_any(self, team: str, channel: str) -> bool:
+        """Whether plain replies in a brief's thread are questions (else only @mentions)."""
+        key = (team, channel)
+        if key not in self._questions:
+            row = self.conn.execute(
+                "SELECT questions FROM channel_settings WHERE team=? AND channel=?", key
+            ).fetchone()
+            self._questions[key] = row is not None and row[0] == "any"
+        return self._questions[key]
+
+    def set_questions_any(self, team: str, channel: str, on: bool, *, user: str | None) -> None:
+        self._questions[(team, channel)] = on
+        self.conn.execute(
+            "INSERT INTO channel_settings (team, channel, questions, updated_by, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (team, channel) DO UPDATE SET"
+            " questions=excluded.questions, updated_by=excluded.updated_by,"
+            " updated_at=excluded.updated_at",
+            (team, channel, "any" if on else "mention", user, time.time()),
         )

@@ -76,6 +76,7 @@ def channel_view(deps: Deps, team: str, channel: str) -> blocks.ChannelView:
         language=s.language,
         template=str(s.template_dir) if s.template_dir else "built-in",
         auto_brief=deps.channels.auto_brief(team, channel),
+        questions_any=deps.channels.questions_any(team, channel),
     )
 
 
@@ -83,7 +84,24 @@ async def _help(deps: Deps, body: dict[str, Any], args: str) -> Reply:
     return Reply(blocks.help_message())
 
 
+#: ``/brief settings <name> <value>`` handlers, added by the area that owns the setting.
+_SETTINGS: dict[str, Handler] = {}
+
+
+def add_setting(name: str, handler: Handler) -> None:
+    """Answer ``/brief settings <name> <value>`` with ``handler`` (it gets the value)."""
+    _SETTINGS[name.lower()] = handler
+
+
 async def _settings(deps: Deps, body: dict[str, Any], args: str) -> Reply:
+    if args:
+        name, value = [*args.split(maxsplit=1), "", ""][:2]
+        handler = _SETTINGS.get(name.lower())
+        if handler is None:
+            known = ", ".join(f"`{n}`" for n in sorted(_SETTINGS)) or "none"
+            shown = sanitize_slack(name)[:40]
+            return Reply(blocks.text_message(f"There is no setting `{shown}`. Settings: {known}."))
+        return await handler(deps, body, value.strip())
     view = channel_view(deps, str(body.get("team_id", "")), str(body.get("channel_id", "")))
     return Reply(blocks.settings_message(view))
 
@@ -109,7 +127,10 @@ async def _forget(deps: Deps, body: dict[str, Any], args: str) -> Reply:
     )
     log.info("forget in %s by %s: %d brief(s), %d job(s)",
              channel, body.get("user_id"), gone.briefs, gone.jobs)  # fmt: skip
-    return Reply(blocks.text_message(forgotten_text(gone.briefs, gone.jobs)))
+    text = forgotten_text(gone.briefs, gone.jobs)
+    if gone.questions:
+        text += f" Also deleted {gone.questions} stored question(s) and answer(s)."
+    return Reply(blocks.text_message(text))
 
 
 def forgotten_text(briefs: int, jobs: int) -> str:
@@ -123,7 +144,7 @@ def forgotten_text(briefs: int, jobs: int) -> str:
 
 
 add_subcommand("help", _help)
-add_subcommand("settings", _settings)
+add_subcommand("settings", _settings, takes_args=True)
 add_subcommand("on", _switch(True))
 add_subcommand("off", _switch(False))
 add_subcommand("forget", _forget)

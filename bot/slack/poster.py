@@ -32,7 +32,7 @@ from bot.errors import BriefbotError
 from bot.jobs import Job, JobQueue
 from bot.render import SlackMessage, build_error_message, build_messages, build_placeholder
 from bot.sanitize import link
-from bot.service import BriefService, describe_source
+from bot.service import BriefResult, BriefService, describe_source
 from bot.slack import blocks, intake
 from bot.slack.pacing import ChannelPacer
 
@@ -80,6 +80,10 @@ class Poster:
         self.wake = wake
         #: Multi-workspace installs: the client holding a job's team token (bot/fleet/tokens).
         self.clients: Callable[[str], Awaitable[AsyncWebClient]] | None = None
+        #: More job kinds, run like the built-in ones (e.g. questions, bot.slack.questions).
+        self.handlers: dict[str, Callable[[Job], Awaitable[None]]] = {}
+        #: Called with (job payload, result) after each brief, before it is posted.
+        self.on_brief: Callable[[dict[str, Any], BriefResult], Awaitable[None]] | None = None
 
     async def run(self, job: Job) -> None:
         """Run a claimed job to done, failed, or back to the queue for a later retry."""
@@ -96,6 +100,7 @@ class Poster:
                 intake.COMMAND: self._command,
                 intake.THREAD: self._thread,
                 intake.NOTICE: self._notice,
+                **self.handlers,
             }[job.kind]
             await handler(job)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -137,7 +142,7 @@ class Poster:
         placeholder = await self._post_once(
             job, channel, thread_ts, build_placeholder(label), known=posted.get(0)
         )
-        messages, error = await self._brief_messages(source, label, team=p["team"], channel=channel)
+        messages, error = await self._brief_messages(source, label, payload=p)
         await self._update(channel, placeholder, messages[0], job=job, part=0)
         replies = list(job.reply_ts)
         while len(replies) + 1 in posted:  # parts posted by a killed attempt, not yet recorded
@@ -160,12 +165,16 @@ class Poster:
             self.queue.fail(job, error)
 
     async def _brief_messages(
-        self, source: Any, label: str, *, team: str, channel: str
+        self, source: Any, label: str, *, payload: dict[str, Any]
     ) -> tuple[list[SlackMessage], str | None]:
         """The brief's messages, or one short error message and the error for the log."""
         try:
-            result = await self.service.brief(source, team=team, channel=channel)
+            result = await self.service.brief(
+                source, team=payload["team"], channel=payload["channel"]
+            )
             messages = build_messages(result.brief, template_dir=self.settings.template_dir)
+            if self.on_brief is not None:
+                await self.on_brief(payload, result)
         except BriefbotError as exc:
             log.info("brief of %s failed: %s (%s)", label, exc, exc.code)
             return [build_error_message(str(exc))], f"{exc.code}: {exc}"

@@ -24,6 +24,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics, retention
+from bot.ask.service import AskService
+from bot.ask.store import AskStore
 from bot.config import Settings
 from bot.digest.runner import Clock, scheduler_loop
 from bot.errors import ConfigError
@@ -34,6 +36,7 @@ from bot.slack.channels import ChannelSettings
 from bot.slack.client import build_web_client
 from bot.slack.pacing import ChannelPacer
 from bot.slack.poster import Poster
+from bot.slack.questions import QuestionJobs
 from bot.slack.scopes import REQUIRED_SCOPES
 from bot.slack.worker import JobRunner
 from bot.store import Store
@@ -163,6 +166,10 @@ async def running(
             service=service,
             pacer=ChannelPacer(settings.channel_post_interval),
         )
+        ask_store = AskStore(queue.conn)
+        asker = AskService(settings, store=store)
+        stack.push_async_callback(asker.aclose)
+        QuestionJobs(poster, asker, ask_store).install()
         workers = JobRunner(queue, poster.run, concurrency=settings.max_jobs_in_flight)
         deps.wake = poster.wake = workers.wake
         app = build_app(settings, client=client, deps=deps)

@@ -11,8 +11,10 @@ SHORTCUT_CALLBACK_ID = "brief_this_message"
 
 #: Bolt event types we register listeners for -> the manifest's bot event subscriptions.
 EVENT_SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    # Link pastes in public and private channels the bot was invited to.
+    # Link pastes in public and private channels the bot was invited to, and replies in a
+    # brief's thread (questions, with `/brief settings questions any`).
     "message": ("message.channels", "message.groups"),
+    # @Briefbot <link>, and @Briefbot <question> in a brief's thread.
     "app_mention": ("app_mention",),
     "app_home_opened": ("app_home_opened",),
 }

@@ -172,6 +172,47 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX digest_runs_by_channel ON digest_runs (team, channel, slot_at);
         """,
     ),
+    Migration(
+        4,
+        "ask the article: briefed threads, questions and answers, channel question mode",
+        """
+        -- The article behind each brief posted in a thread, so a question in that thread
+        -- is answered from stored text, never fetched again (bot/ask/store.py).
+        CREATE TABLE ask_threads (
+            team         TEXT NOT NULL,
+            channel      TEXT NOT NULL,
+            thread_ts    TEXT NOT NULL,
+            key          TEXT NOT NULL,
+            title        TEXT,
+            url          TEXT,
+            article_text TEXT NOT NULL,
+            created_at   TEXT NOT NULL,
+            PRIMARY KEY (team, channel, thread_ts, key)
+        );
+        CREATE INDEX ask_threads_created ON ask_threads (created_at);
+        -- One row per question answered (keyed by the question's message), with its usage.
+        CREATE TABLE ask_questions (
+            team        TEXT NOT NULL,
+            channel     TEXT NOT NULL,
+            thread_ts   TEXT NOT NULL,
+            question_ts TEXT NOT NULL,
+            question    TEXT NOT NULL,
+            answer_json TEXT NOT NULL,
+            engine      TEXT NOT NULL,
+            model       TEXT,
+            tokens_in   INTEGER NOT NULL DEFAULT 0,
+            tokens_out  INTEGER NOT NULL DEFAULT 0,
+            cost_usd    REAL NOT NULL DEFAULT 0,
+            created_at  TEXT NOT NULL,
+            PRIMARY KEY (team, channel, question_ts)
+        );
+        CREATE INDEX ask_questions_thread ON ask_questions (team, channel, thread_ts);
+        CREATE INDEX ask_questions_team_created ON ask_questions (team, created_at);
+        -- 'any': plain replies in a brief's thread are questions; NULL or 'mention': only
+        -- replies that mention the bot.
+        ALTER TABLE channel_settings ADD COLUMN questions TEXT;
+        """,
+    ),
 ]
 
 

@@ -299,6 +299,15 @@ class Store:
             "cost_usd": round(float(row["cost_usd"]), 6),
         }
 
+    def question_tokens(self, *, team: str, since: datetime) -> int:
+        """Model tokens (in + out) spent answering the team's questions since ``since``."""
+        row = self._query(
+            "SELECT COALESCE(SUM(tokens_in + tokens_out), 0) FROM ask_questions"
+            " WHERE team = ? AND created_at >= ?",
+            (team, _stamp(since)),
+        )[0]
+        return int(row[0])
+
     # The WHERE text is built only from the fixed clauses below; values are always bound.
     @staticmethod
     def _filters(
