@@ -91,6 +91,12 @@ def build_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> Asyn
         process_before_response=True,
         logger=_BOLT_LOG,
     )
+    if settings.oauth_enabled:  # uninstalls delete the workspace's tokens and data
+        from bot.fleet import uninstall
+        from bot.fleet.oauth import installations
+
+        uninstall.register(app, store=deps.store,
+                           installations=installations(settings, store=deps.store))  # fmt: skip
     guard.register(app, deps)  # the allow-list, in front of every listener
     for area in LISTENER_AREAS:
         area.register(app, deps)

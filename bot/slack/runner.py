@@ -166,6 +166,10 @@ async def running(
             service=service,
             pacer=ChannelPacer(settings.channel_post_interval),
         )
+        if settings.oauth_enabled:  # each job posts with its own team's token
+            from bot.fleet.oauth import team_clients
+
+            poster.clients = team_clients(settings, store=store, session=session)
         ask_store = AskStore(queue.conn)
         asker = AskService(settings, store=store)
         stack.push_async_callback(asker.aclose)
