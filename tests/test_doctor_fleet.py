@@ -32,7 +32,7 @@ def test_oauth_needs_both_credentials_and_http_mode(monkeypatch: pytest.MonkeyPa
     status, detail = run_doctor("http")[1]["OAuth"]
     assert status == "warn" and "https://<host>/slack/oauth_redirect" in detail
     monkeypatch.setenv("SLACK_REDIRECT_URI", "https://bot.example.com/slack/oauth_redirect")
-    code, rows = run_doctor("http")
+    _, rows = run_doctor("http")
     assert rows["OAuth"][0] == "ok"
     assert "s3cret-value" not in str(rows)
 
