@@ -9,12 +9,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from typing import Any
 
 import aiohttp
 import pytest
 
 from bot.config import Settings
+from bot.digest.runner import run_due
+from bot.digest.schedule import Subscription
+from bot.digest.store import DigestStore
 from bot.fleet.oauth import installations
 from bot.fleet.uninstall import team_tables
 from bot.fleet.worker import working
@@ -96,6 +101,22 @@ async def test_two_workspaces_own_tokens_and_uninstall_deletes_one(
             assert refreshes and all(fake.oauth.team_of(t) == "TB" for t in used_b)
 
             store = worker.poster.service.store
+            # Digests go out per team too, each with that team's token.
+            now = datetime.now(UTC).replace(hour=8, minute=1, second=0, microsecond=0)
+            digests = DigestStore.for_store(store)
+            for team, (channel, _) in threads.items():
+                sub = Subscription(team=team, channel=channel, cadence="daily", at=dtime(8, 0),
+                                   tz="UTC")  # fmt: skip
+                digests.set_subscription(sub, by="U1", now=now - timedelta(days=1))
+            before = len(fake.calls_to("chat.postMessage"))
+            results = await run_due(settings, store, bot.client, now=now,
+                                    clients=worker.poster.clients)  # fmt: skip
+            assert sorted(r.status for r in results) == ["posted", "posted"]
+            digest_posts = fake.calls_to("chat.postMessage")[before:]
+            for call in digest_posts:
+                token = call.headers["Authorization"].removeprefix("Bearer ")
+                team = {"CA": "TA", "CB": "TB"}[call.params["channel"]]
+                assert fake.oauth.team_of(token) == team
             tables = team_tables(store)
             assert {"brief_log", "channel_settings", "digest_runs", "ask_questions"} <= set(tables)
 

@@ -132,7 +132,9 @@ async def working(
         stack.push_async_callback(_stop, worker_task)
         recover = asyncio.create_task(_recover_forever(app, settings), name="stalled-jobs")
         tasks.add(recover)
-        stack.push_async_callback(_start_digests(settings, store, client, clock=digest_clock))
+        stack.push_async_callback(
+            _start_digests(settings, store, client, clock=digest_clock, clients=poster.clients)
+        )
         print("briefbot: worker running", flush=True, file=__import__("sys").stderr)
         yield Worker(app=app, queue=queue, poster=poster)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,8 @@ class Deps:
     channels: ChannelSettings
     client: AsyncWebClient | None = None
     wake: Callable[[], None] = lambda: None
+    #: Multi-workspace installs: the client holding a team's token (bot/fleet/oauth.py).
+    clients: Callable[[str], Awaitable[AsyncWebClient]] | None = None
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def enqueue(self, jobs: Iterable[NewJob]) -> list[bool]:

@@ -176,6 +176,7 @@ async def running(
         QuestionJobs(poster, asker, ask_store).install()
         workers = JobRunner(queue, poster.run, concurrency=settings.max_jobs_in_flight)
         deps.wake = poster.wake = workers.wake
+        deps.clients = poster.clients
         app = build_app(settings, client=client, deps=deps)
         if dispatch is None:  # the embedded default: this process runs the jobs too
             queue.prune(older_than=KEEP_JOBS_SECONDS)
@@ -185,7 +186,7 @@ async def running(
             # Cron users may run `briefbot digest run-due` as well: each slot is claimed
             # once in the database, so the two never post the same digest.
             stack.push_async_callback(
-                _start_digests(settings, store, client, clock=digest_clock)
+                _start_digests(settings, store, client, clock=digest_clock, clients=poster.clients)
             )
         metrics.watch_jobs(queued=_queued_count(queue), in_flight=lambda: workers.in_flight)
         ready = metrics.readiness(
@@ -216,12 +217,14 @@ def _fleet_dispatch(settings: Settings) -> Any:
 
 
 def _start_digests(
-    settings: Settings, store: Store, client: AsyncWebClient, *, clock: Clock | None
-) -> Callable[[], Awaitable[None]]:
+    settings: Settings, store: Store, client: AsyncWebClient, *, clock: Clock | None,
+    clients: Any = None,
+) -> Callable[[], Awaitable[None]]:  # fmt: skip
     """Start the digest scheduler as a task; returns what stops it and waits for it."""
     stop = asyncio.Event()
     task = asyncio.create_task(
-        scheduler_loop(settings, store, client, clock=clock, stop=stop), name="digest-scheduler"
+        scheduler_loop(settings, store, client, clock=clock, stop=stop, clients=clients),
+        name="digest-scheduler",
     )
 
     async def stop_digests() -> None:
