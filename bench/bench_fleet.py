@@ -96,9 +96,9 @@ def _throughput(base_url: str, workers: int, delay: float, tmp: Path) -> float:
                       BRIEFBOT_MAX_JOBS="1")  # fmt: skip
         procs = [_start("web", env, tmp)] + [_start("worker", env, tmp) for _ in range(workers)]
         try:
-            events_url = procs[0].url()
+            events_url = procs[0].url(timeout=120)
             for p in procs[1:]:
-                p.wait_line("worker running", timeout=60)
+                p.wait_line("worker running", timeout=120)
             events = _events(fake, web, JOBS, f"w{workers}")
 
             async def send_all() -> None:
@@ -122,7 +122,7 @@ def _acks(base_url: str, tmp: Path) -> list[float]:
         env = bot_env(_settings(fake, llm, tmp / "data"), tmp, DATABASE_URL=url)
         webs = [_start("web", env, tmp) for _ in range(3)]
         try:
-            urls = [w.url() for w in webs]
+            urls = [w.url(timeout=120) for w in webs]
             events = _events(fake, web, BURST, "ack")
 
             async def burst() -> list[float]:

@@ -76,9 +76,9 @@ def test_two_web_two_workers_kill_one_of_each_every_thread_briefed_once(
     workers = [start("worker", env, tmp_path) for _ in range(2)]
     procs = webs + workers
     try:
-        urls = [w.url() for w in webs]
+        urls = [w.url(timeout=120) for w in webs]
         for w in workers:
-            w.wait_line("worker running")
+            w.wait_line("worker running", timeout=120)
         threads: list[tuple[str, str]] = []
         duplicates = 0
         for i in range(EVENTS):
@@ -97,7 +97,7 @@ def test_two_web_two_workers_kill_one_of_each_every_thread_briefed_once(
                 workers[1].kill()
         if workers[1].proc.poll() is None:  # the burst outran the workers: kill now
             workers[1].kill()
-        fake.wait_for(lambda f: answered(f, threads) == EVENTS, timeout=90)
+        fake.wait_for(lambda f: answered(f, threads) == EVENTS, timeout=180)
         time.sleep(1.0)  # a late duplicate post would show up now; none may
         for channel, ts in threads:
             thread = fake.thread(channel, ts)
