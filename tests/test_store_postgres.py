@@ -90,10 +90,11 @@ def test_digest_slot_is_claimed_once_and_settings_persist(pg_url: str) -> None:
         assert second.claim("T1:C1:slot", **kw) is None  # type: ignore[arg-type]
         assert second.begin_posting("T1:C1:slot", "not-mine") is False
         assert first.begin_posting("T1:C1:slot", token) is True
-        queue = JobQueue.open(store.path)
-        ChannelSettings(queue.conn, auto_default=True).set_auto_brief("T1", "C1", False, user="U")
-        fresh = ChannelSettings(JobQueue.open(store.path).conn, auto_default=True)
-        assert fresh.auto_brief("T1", "C1") is False and fresh.auto_brief("T1", "C2") is True
+        here = ChannelSettings(JobQueue.open(store.path).conn, auto_default=True)
+        there = ChannelSettings(JobQueue.open(store.path).conn, auto_default=True)  # a replica
+        assert there.auto_brief("T1", "C1") is True
+        here.set_auto_brief("T1", "C1", False, user="U")  # `/brief off` lands on another replica
+        assert there.auto_brief("T1", "C1") is False and there.auto_brief("T1", "C2") is True
 
 
 @pytest.mark.parametrize("old_version", range(1, len(MIGRATIONS) + 1))

@@ -126,6 +126,8 @@ async def working(
                 update_heartbeat_interval=settings.worker_heartbeat,
                 stalled_worker_timeout=settings.worker_stalled_after,
                 shutdown_graceful_timeout=SHUTDOWN_GRACE_SECONDS,
+                # Our jobs table keeps each job's record; procrastinate's rows can go.
+                delete_jobs="successful",
             ),
             name="procrastinate-worker",
         )
