@@ -34,6 +34,9 @@ def add_fleet_parsers(sub: Any) -> None:
 
 
 def run_fleet_cli(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.fleet import require_fleet
+
+    require_fleet()
     if args.command == "worker":
         from bot.fleet.worker import run
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,9 +33,11 @@ from bot.slack.client import build_web_client
 from bot.slack.pacing import ChannelPacer
 from bot.slack.poster import Poster
 from bot.store import Store
-from bot.store.db import PgConnection
 
 log = logging.getLogger(__name__)
+
+#: On SIGTERM, running jobs get this long to finish; the rest are retried elsewhere.
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def check_fleet_settings(settings: Settings) -> None:
@@ -137,11 +140,10 @@ async def working(
         stack.push_async_callback(
             _start_digests(settings, store, client, clock=digest_clock, clients=poster.clients)
         )
-        print("briefbot: worker running", flush=True, file=__import__("sys").stderr)
+        # Tests and operators wait for this line, as for serve's "listening on".
+        print("briefbot: worker running", flush=True, file=sys.stderr)
         yield Worker(app=app, queue=queue, poster=poster)
 
-
-SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def _spawner(tasks: set[asyncio.Task[None]]) -> Callable[..., None]:
@@ -189,5 +191,3 @@ def run(settings: Settings) -> None:
 
     asyncio.run(main())
 
-
-__all__ = ["PgConnection", "Worker", "check_fleet_settings", "run", "run_one", "working"]

@@ -211,6 +211,9 @@ async def running(
 
 
 def _fleet_dispatch(settings: Settings) -> Any:
+    from bot.fleet import require_fleet
+
+    require_fleet()
     from bot.fleet.queue import build_queue_app, dispatcher
 
     return dispatcher(build_queue_app(settings.database_url))
