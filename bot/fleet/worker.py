@@ -102,14 +102,16 @@ async def working(
         )  # fmt: skip
         from bot.ask.service import AskService
         from bot.ask.store import AskStore
-        from bot.fleet.tokens import clients_for
         from bot.slack.questions import QuestionJobs
 
         asker = AskService(settings, store=store)
         stack.push_async_callback(asker.aclose)
         QuestionJobs(poster, asker, AskStore(queue.conn)).install()
 
-        poster.clients = await clients_for(settings, store=store, default=client, session=session)
+        if settings.oauth_enabled:  # each job posts with its own team's token
+            from bot.fleet.oauth import team_clients
+
+            poster.clients = team_clients(settings, store=store, session=session)
 
         @app.task(name=TASK, queue=QUEUE)
         async def run_job(job_id: str) -> None:
