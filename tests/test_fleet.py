@@ -27,7 +27,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 EVENTS = 60
 CHANNELS = 5
 KILL_WEB_AT = 20  # events sent when one web replica dies
-KILL_WORKER_AT = 10  # briefs answered when one worker dies
+KILL_WORKER_AT = 40  # events sent when one worker dies, holding jobs in flight
+IN_FLIGHT = 5  # placeholders up at once: more than one worker's BRIEFBOT_MAX_JOBS
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def web() -> Iterator[FakeWeb]:
 
 @pytest.fixture
 def llm() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(delay=0.05) as server:  # briefs take a moment: kills land mid-job
+    with FakeOpenAI(delay=0.5) as server:  # briefs take a moment: kills land mid-job
         yield server
 
 
@@ -93,10 +94,10 @@ def test_two_web_two_workers_kill_one_of_each_every_thread_briefed_once(
                 duplicates += 1
             if i == KILL_WEB_AT - 1:
                 webs[1].kill()
-            if workers[1].proc.poll() is None and answered(fake, threads) >= KILL_WORKER_AT:
+            if i == KILL_WORKER_AT - 1:
+                # More jobs in flight than one worker takes: the other one holds some too.
+                fake.wait_for(lambda f: reading(f, threads) >= IN_FLIGHT, timeout=60)
                 workers[1].kill()
-        if workers[1].proc.poll() is None:  # the burst outran the workers: kill now
-            workers[1].kill()
         fake.wait_for(lambda f: answered(f, threads) == EVENTS, timeout=180)
         time.sleep(1.0)  # a late duplicate post would show up now; none may
         for channel, ts in threads:
@@ -106,12 +107,21 @@ def test_two_web_two_workers_kill_one_of_each_every_thread_briefed_once(
             assert not [m for m in bot if str(m.get("text", "")).startswith("Reading")]
         assert duplicates >= EVENTS // 4
         assert webs[1].proc.returncode == -9 and workers[1].proc.returncode == -9
+        assert "of a worker that stopped" in workers[0].log  # it took over the dead one's jobs
     finally:
         for p in procs:
             if p.proc.poll() is None:
                 p.stop()
     for p in (webs[0], workers[0]):
         assert "Traceback" not in p.log, p.log
+
+
+def reading(fake: FakeSlack, threads: list[tuple[str, str]]) -> int:
+    """Placeholders up: briefs being written right now."""
+    return sum(
+        any(str(m.get("text", "")).startswith("Reading") for m in fake.thread(c, ts))
+        for c, ts in threads
+    )
 
 
 def answered(fake: FakeSlack, threads: list[tuple[str, str]]) -> int:
