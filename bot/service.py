@@ -74,15 +74,20 @@ class BriefService:
             return prompt_version()
         return str(getattr(self.engine, "version", "1"))
 
-    def key_for(self, article: Article) -> str:
+    def key_for(self, article: Article, *, language: str | None = None) -> str:
         from bot.render import template_version
 
+        version = self._version()
+        language = language or self.settings.language
+        if self.engine.name == "openai":
+            # A model brief is written in the channel's language: one cache entry each.
+            version = f"{version}+{language}"
         return cache_key(
             url=article.canonical_url or article.final_url or article.url,
             content_hash=article.content_hash,
             engine=self.engine.name,
             model=self.settings.model if self.engine.name == "openai" else None,
-            prompt_version=self._version(),
+            prompt_version=version,
             template_version=template_version(self.settings.template_dir),
         )
 
@@ -94,8 +99,11 @@ class BriefService:
         team: str | None = None,
         channel: str | None = None,
         progress: Progress | None = None,
+        language: str | None = None,
     ) -> BriefResult:
-        """Read the source and brief it; BriefbotError subclasses carry user-safe messages."""
+        """Read the source and brief it; BriefbotError subclasses carry user-safe messages.
+
+        ``language`` is the code model briefs are written in (default BRIEFBOT_LANGUAGE)."""
         timer = metrics.LoadTimer(progress)
         try:
             article = await load_article(source, self.settings, progress=timer.progress)
@@ -104,7 +112,12 @@ class BriefService:
             raise
         timer.observe(source.kind)
         return await self.brief_article(
-            article, use_cache=use_cache, team=team, channel=channel, progress=progress
+            article,
+            use_cache=use_cache,
+            team=team,
+            channel=channel,
+            progress=progress,
+            language=language,
         )
 
     async def brief_article(
@@ -115,8 +128,10 @@ class BriefService:
         team: str | None = None,
         channel: str | None = None,
         progress: Progress | None = None,
+        language: str | None = None,
     ) -> BriefResult:
-        key = self.key_for(article)
+        language = language or self.settings.language
+        key = self.key_for(article, language=language)
         if use_cache and self.store is not None:
             cached = await asyncio.to_thread(self.store.get_brief, key)
             if cached is not None:
@@ -133,7 +148,7 @@ class BriefService:
             if self.settings.daily_token_budget and self.engine.name != "offline":
                 # Offline briefs cost no tokens, so only model briefs count against it.
                 await asyncio.to_thread(check_budget, self.settings, self.store, team)
-            draft = await self.engine.brief(article)
+            draft = await self.engine.brief(article, language=language)
         except (ModelError, QuotaError) as exc:
             if self.engine.name == "offline" or not self.settings.offline_fallback:
                 metrics.record_brief(exc.code)

@@ -16,7 +16,7 @@ class Engine(Protocol):
 
     name: str
 
-    async def brief(self, article: Article) -> Brief: ...
+    async def brief(self, article: Article, *, language: str | None = None) -> Brief: ...
 
 
 def make_engine(settings: Settings, name: EngineName | None = None) -> Engine:

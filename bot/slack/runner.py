@@ -165,6 +165,7 @@ async def running(
             queue=queue,
             service=service,
             pacer=ChannelPacer(settings.channel_post_interval),
+            channels=channels,
         )
         if settings.oauth_enabled:  # each job posts with its own team's token
             from bot.fleet.oauth import team_clients
