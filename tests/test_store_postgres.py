@@ -148,3 +148,26 @@ def test_questions_are_stored_per_team_on_postgres(pg_url: str) -> None:
             "Who?"
         ]
         assert ask.history(team="T2", channel="C1", thread_ts="1.0") == []
+
+
+def test_identity_and_queued_run_commit_together(pg_url: str) -> None:
+    """A defer that fails rolls the identity back, so Slack's retry enqueues it again."""
+    from bot.fleet.queue import build_queue_app, dispatcher, ensure_schema
+
+    def broken(conn: object, ids: list[str], at: float | None) -> None:
+        raise ConnectionError("the queue went away mid-transaction")
+
+    job = NewJob(id="T1:C1:5.0:u", kind="brief", payload={"team": "T1", "channel": "C1"})
+    with Store.open(pg_url) as store:
+        failing = JobQueue.open(store.path, dispatch=broken)
+        with pytest.raises(ConnectionError):
+            failing.enqueue(job)
+        assert failing.get(job.id) is None  # no identity without its queued run
+        working = JobQueue.open(store.path, dispatch=dispatcher(build_queue_app(pg_url)))
+        ensure_schema(working.conn)
+        assert working.enqueue(job) is True  # the retry is new, not a duplicate
+        assert working.enqueue(job) is False
+        deferred = working.conn.execute(
+            "SELECT COUNT(*) FROM procrastinate_jobs WHERE args ->> 'job_id' = ?", (job.id,)
+        ).fetchone()[0]
+        assert deferred == 1  # one run queued for one identity, however often it arrives
