@@ -171,3 +171,23 @@ def test_identity_and_queued_run_commit_together(pg_url: str) -> None:
             "SELECT COUNT(*) FROM procrastinate_jobs WHERE args ->> 'job_id' = ?", (job.id,)
         ).fetchone()[0]
         assert deferred == 1  # one run queued for one identity, however often it arrives
+
+
+def test_hourly_rates_count_jobs_per_user_and_team_on_postgres(pg_url: str) -> None:
+    """The rate limiter's JSON queries (a bound path, an array length) run on PostgreSQL."""
+    from bot.models import Source
+    from bot.slack import intake
+    from bot.slack.limits import JobRate
+
+    with Store.open(pg_url) as store:
+        queue = JobQueue.open(store.path)
+        where = intake.Where("T1", "C1", "1.0")
+        sources = [Source(kind="url", value=f"https://e.example/{i}") for i in range(3)]
+        queue.enqueue_many(intake.capped_briefs(where, "1.0", sources, origin="paste", user="U1"))
+        later = [intake.brief_job(where, "2.0", s, origin="paste", user="U1") for s in sources]
+        rate = JobRate(queue.conn, per_user=4, per_channel=100)
+        assert len(rate.admit(later, team="T1", user="U1", channel="C1").jobs) == 1
+        # Another workspace's user with the same id has used nothing.
+        other = [intake.brief_job(intake.Where("T2", "C1", "1.0"), "2.0", s, origin="paste",
+                                  user="U1") for s in sources]  # fmt: skip
+        assert len(rate.admit(other, team="T2", user="U1", channel="C1").jobs) == 3

@@ -72,6 +72,8 @@ def pg_dsn(url: str) -> str:
 
 
 _JSON_FIELD = re.compile(r"json_extract\((\w+), '\$\.(\w+)'\)")
+_JSON_FIELD_PARAM = re.compile(r"json_extract\((\w+), \?\)")  # the path '$.key' is bound
+_JSON_LENGTH = re.compile(r"json_array_length\((\w+), '\$\.(\w+)'\)")
 _DDL = (
     ("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY"),
     (" REAL ", " DOUBLE PRECISION "),
@@ -85,9 +87,10 @@ def pg_sql(sql: str) -> str:
     """SQLite-dialect SQL as PostgreSQL runs it.
 
     ``?`` -> ``%s`` (and a literal ``%`` -> ``%%``), ``INSERT OR IGNORE`` -> ``ON CONFLICT
-    DO NOTHING``, ``IS ?`` -> ``IS NOT DISTINCT FROM``, ``json_extract(col, '$.k')`` ->
-    ``col::jsonb ->> 'k'``, ``BEGIN IMMEDIATE`` -> ``BEGIN``, and the two DDL types
-    PostgreSQL spells differently. Question marks inside string literals are left alone.
+    DO NOTHING``, ``IS ?`` -> ``IS NOT DISTINCT FROM``, ``json_extract(col, '$.k')`` (or a
+    bound ``'$.k'``) -> ``col::jsonb ->> 'k'``, ``json_array_length(col, '$.k')``,
+    ``BEGIN IMMEDIATE`` -> ``BEGIN``, and the two DDL types PostgreSQL spells
+    differently. Question marks inside string literals are left alone.
     """
     text = sql.strip()
     if text.upper().startswith("BEGIN"):
@@ -95,6 +98,8 @@ def pg_sql(sql: str) -> str:
     for old, new in _DDL:
         text = text.replace(old, new)
     text = _JSON_FIELD.sub(r"(\1::jsonb ->> '\2')", text)
+    text = _JSON_FIELD_PARAM.sub(r"(\1::jsonb ->> substr(CAST(? AS TEXT), 3))", text)
+    text = _JSON_LENGTH.sub(r"json_array_length(\1::json -> '\2')", text)
     text = text.replace(" IS ?", " IS NOT DISTINCT FROM ?")
     if text.upper().startswith("INSERT OR IGNORE"):
         text = "INSERT" + text[len("INSERT OR IGNORE") :]
