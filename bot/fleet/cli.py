@@ -38,8 +38,9 @@ def run_fleet_cli(args: argparse.Namespace, settings: Settings) -> int:
 
     require_fleet()
     if args.command == "worker":
-        from bot.fleet.worker import run
+        from bot.fleet.worker import check_fleet_settings, run
 
+        check_fleet_settings(settings)  # before run() touches logging: a clean one-line exit
         run(settings)
         return 0
     from bot.store.copy import copy_database
