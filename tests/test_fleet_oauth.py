@@ -138,3 +138,8 @@ async def test_two_workspaces_own_tokens_and_uninstall_deletes_one(
             assert await found.async_find_bot(enterprise_id=None, team_id="TB") is not None
             assert rows("TA") == 0
             assert rows("TB") == before_b
+            # tokens_revoked ends an install the same way.
+            revoked = {"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}}
+            await send(http, bot.url, event_callback(revoked, team_id="TB"))
+            assert await found.async_find_bot(enterprise_id=None, team_id="TB") is None
+            assert rows("TB") == 0
