@@ -141,6 +141,27 @@ class Settings(BaseSettings):
     user_briefs_per_hour: int = _env("BRIEFBOT_USER_BRIEFS_PER_HOUR", 120, ge=1)
     channel_briefs_per_hour: int = _env("BRIEFBOT_CHANNEL_BRIEFS_PER_HOUR", 240, ge=1)
 
+    # --- Fleet mode (PostgreSQL, workers, OAuth) -------------------------------
+    worker_heartbeat: float = _env("BRIEFBOT_WORKER_HEARTBEAT", 10.0, gt=0)
+    worker_stalled_after: float = _env("BRIEFBOT_WORKER_STALLED_AFTER", 30.0, gt=0)
+    # Bolt's own names, so Bolt's OAuth docs apply as written.
+    slack_client_id: str | None = _env("SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = _env("SLACK_CLIENT_SECRET")
+    slack_scopes: str = _env("SLACK_SCOPES", "")
+    slack_redirect_uri: str | None = _env("SLACK_REDIRECT_URI")
+
+    @property
+    def is_fleet(self) -> bool:
+        """PostgreSQL storage: jobs go to procrastinate and run on ``briefbot worker``."""
+        return self.database_url.strip().startswith(
+            ("postgresql://", "postgres://", "postgresql+psycopg://")
+        )
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """Multi-workspace install: on when a client id and secret are set (as in Bolt)."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
     @property
     def database_url(self) -> str:
         """DATABASE_URL if set, else SQLite in the data dir."""
@@ -229,4 +250,5 @@ def load_settings(
         ) from None
 
 
-_SECRET_VARS = {"OPENAI_API_KEY", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"}
+_SECRET_VARS = {"OPENAI_API_KEY", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET",
+                "SLACK_CLIENT_SECRET", "DATABASE_URL"}

@@ -18,6 +18,7 @@ it and us storing its ts, or its answer lost in transit) is posted again: a stal
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,6 +39,9 @@ from bot.slack.pacing import ChannelPacer
 
 log = logging.getLogger(__name__)
 
+_JOB_CLIENT: contextvars.ContextVar[AsyncWebClient | None] = contextvars.ContextVar(
+    "briefbot_job_client", default=None
+)
 METADATA_TYPE = "briefbot_job"
 MAX_ATTEMPTS = 5
 #: Slack errors that mean we may not post there; the person who asked is told privately.
@@ -76,6 +80,8 @@ class Poster:
         self.service = service
         self.pacer = pacer
         self.wake = wake
+        #: Multi-workspace installs: the client holding a job's team token (bot/fleet/tokens).
+        self.clients: Callable[[str], Awaitable[AsyncWebClient]] | None = None
         #: More job kinds, run like the built-in ones (e.g. questions, bot.slack.questions).
         self.handlers: dict[str, Callable[[Job], Awaitable[None]]] = {}
         #: Called with (job payload, result) after each brief, before it is posted.
@@ -84,6 +90,13 @@ class Poster:
 
     async def run(self, job: Job) -> None:
         """Run a claimed job to done, failed, or back to the queue for a later retry."""
+        if self.clients is not None:
+            try:
+                # A context variable: jobs of different teams run side by side.
+                _JOB_CLIENT.set(await self.clients(str(job.payload.get("team") or "")))
+            except BriefbotError as exc:  # uninstalled meanwhile: nobody to post for
+                self.queue.fail(job, f"{exc.code}: {exc}")
+                return
         try:
             handler = {
                 intake.BRIEF: self._brief,
@@ -286,7 +299,7 @@ class Poster:
             await self._call("chat_update", channel=channel, ts=ts, text=text, blocks=[])
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
-        return await getattr(self.client, method)(**kwargs)
+        return await getattr(_JOB_CLIENT.get() or self.client, method)(**kwargs)
 
     async def _respond(self, response_url: str | None, text: str) -> None:
         if not response_url:
