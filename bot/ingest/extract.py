@@ -25,9 +25,10 @@ log = logging.getLogger(__name__)
 #: Pages read from a PDF; the rest would blow the model's budget anyway.
 MAX_PDF_PAGES = 300
 _MIN_RECALL_WORDS = 40
-_CANONICAL = re.compile(
-    r"""<link\b(?=[^>]*\brel\s*=\s*["']?canonical\b)[^>]*\bhref\s*=\s*["']?([^"'\s>]+)""", re.I
-)
+# One attribute of a tag: the value part is optional, so a match never fails after a long
+# scan and finditer stays linear (a lookahead over [^>]* per "<link" was quadratic).
+_ATTR = re.compile(r"""([^\s"'=<>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+_CANONICAL_SCAN = 200_000
 _HEADLINE_MAX_WORDS = 20
 _SENTENCE_END = '.!?:"”’'
 _SHORT_LINE = 0.8
@@ -97,8 +98,8 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
     if doc is not None:
         canonical = _http_url(_str(doc.url), url)
     if canonical is None or canonical == url:
-        match = _CANONICAL.search(html[:200_000])
-        canonical = _http_url(match.group(1), url) if match else canonical
+        found = canonical_link(html[:_CANONICAL_SCAN])
+        canonical = _http_url(found, url) if found else canonical
     return Extracted(
         text=text,
         kind="html",
@@ -108,6 +109,25 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
         site=_str(doc.sitename) if doc else None,
         canonical_url=canonical,
     )
+
+
+def canonical_link(html: str) -> str | None:
+    """The href of the first ``<link rel="canonical">``, by a linear scan of the tags."""
+    lowered = html.lower()
+    at = 0
+    while (start := lowered.find("<link", at)) >= 0:
+        end = lowered.find(">", start)
+        if end < 0:
+            return None  # no tag closes after this point
+        at = end + 1
+        if start + 5 < end and not lowered[start + 5].isspace():
+            continue  # <linkfoo>, not <link ...>
+        attrs: dict[str, str] = {}
+        for m in _ATTR.finditer(html, start + 5, end):
+            attrs.setdefault(m.group(1).lower(), m.group(2) or m.group(3) or m.group(4) or "")
+        if "canonical" in attrs.get("rel", "").lower().split() and attrs.get("href", "").strip():
+            return attrs["href"].strip()
+    return None
 
 
 def _reflow(page: str) -> str:
