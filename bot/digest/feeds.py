@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.digest.store import DigestStore
 from bot.errors import BriefbotError, InputError
 from bot.ingest.fetch import fetch
+from bot.ingest.sandbox import parser_pool
 from bot.store import normalize_url
 
 log = logging.getLogger(__name__)
@@ -215,10 +216,11 @@ def parse_feed(
 async def read_feed(url: str, settings: Settings, *, scan: int = MIN_SCAN) -> ParsedFeed:
     """Fetch (SSRF-guarded) and parse one feed; BriefbotError with a user-safe message."""
     fetched = await fetch(url, settings)
-    # Parsing a big feed is CPU work: keep the event loop (and Slack acks) responsive.
-    return await asyncio.to_thread(
+    # feedparser (sgmllib's regexes, expat) can't be interrupted: parse in a worker process
+    # under the same deadline as pages, so a hostile feed can't stall the bot.
+    return await parser_pool().run(
         parse_feed, fetched.body, url=fetched.final_url, content_type=fetched.content_type,
-        scan=scan,
+        scan=scan, budget=settings.parse_timeout, what=f"the feed at {fetched.final_url}",
     )  # fmt: skip
 
 

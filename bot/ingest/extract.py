@@ -9,21 +9,31 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import pypdf
-import trafilatura
-from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
-
-from bot.errors import UnsupportedContentError
+from bot.errors import TooLargeError, UnsupportedContentError
 from bot.ingest.clean import clean_pasted_text
 from bot.ingest.decode import Kind, classify, decode_text
+
+if TYPE_CHECKING:  # imported where used: the bot process itself never parses HTML or PDF
+    import pypdf
+    import trafilatura
 
 log = logging.getLogger(__name__)
 
 #: Pages read from a PDF; the rest would blow the model's budget anyway.
 MAX_PDF_PAGES = 300
+# pypdf parses text operators at about 3.5 us a byte, and pages may share one content
+# stream: 300 pages of one 200k-operator stream took 23 minutes. A page drawing more than
+# PDF_PAGE_BYTES is skipped (no page of prose is that big); reading stops after
+# PDF_TOTAL_BYTES of content or PDF_SECONDS, keeping the pages read so far.
+PDF_PAGE_BYTES = 1_000_000
+PDF_TOTAL_BYTES = 3_000_000
+PDF_SECONDS = 4.0
 _MIN_RECALL_WORDS = 40
 # One attribute of a tag: the value part is optional, so a match never fails after a long
 # scan and finditer stays linear (a lookahead over [^>]* per "<link" was quadratic).
@@ -69,6 +79,8 @@ def _http_url(url: str | None, base: str | None) -> str | None:
 def _bare_extraction(
     html: str, url: str | None, *, recall: bool
 ) -> trafilatura.settings.Document | None:
+    import trafilatura  # a slow import, needed only in parser processes
+
     result = trafilatura.bare_extraction(
         html,
         url=url,
@@ -145,16 +157,48 @@ def _reflow(page: str) -> str:
     return "\n\n".join(" ".join(p) for p in paragraphs if p)
 
 
-def extract_pdf(body: bytes, *, name: str = "That PDF") -> Extracted:
-    """Text of each page and the document info of a PDF."""
+def _pdf_pages(reader: pypdf.PdfReader, name: str, clock: Callable[[], float]) -> list[str]:
+    """Reflowed text of the pages, within the page, content-byte and time budgets."""
+    pages: list[str] = []
+    total = 0
+    deadline = clock() + PDF_SECONDS
+    for number, page in enumerate(reader.pages[:MAX_PDF_PAGES], start=1):
+        contents = page.get_contents()
+        size = len(contents.get_data()) if contents is not None else 0
+        total += size
+        if total > PDF_TOTAL_BYTES or clock() > deadline:
+            log.info("pdf %s: stopped before page %d (budget)", name, number)
+            break
+        if size > PDF_PAGE_BYTES:
+            log.info("pdf %s: skipped page %d (%d bytes of drawing)", name, number, size)
+            continue
+        pages.append(_reflow(page.extract_text() or ""))
+    return pages
+
+
+def extract_pdf(
+    body: bytes, *, name: str = "That PDF", clock: Callable[[], float] = time.monotonic
+) -> Extracted:
+    """Text of each page (within budgets) and the document info of a PDF."""
+    import pypdf  # a slow import, needed only in parser processes
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError
+
     try:
         reader = pypdf.PdfReader(io.BytesIO(body))
         if reader.is_encrypted and not reader.decrypt(""):
             raise FileNotDecryptedError("password required")
-        pages = []
-        for page in reader.pages[:MAX_PDF_PAGES]:
-            pages.append(_reflow(page.extract_text() or ""))
+        pages = _pdf_pages(reader, name, clock)
         info = reader.metadata
+    except LimitReachedError:
+        raise TooLargeError(
+            f"{name} expands to more than Briefbot will read (a compressed part is huge).",
+            hint="Open it yourself and paste the text.",
+        ) from None
+    except RecursionError:
+        raise UnsupportedContentError(
+            f"{name} is nested too deeply for Briefbot to read.",
+            hint="Open it yourself and paste the text.",
+        ) from None
     except (FileNotDecryptedError, DependencyError):
         raise UnsupportedContentError(
             f"{name} is password-protected or encrypted, so Briefbot can't read it.",

@@ -1,0 +1,88 @@
+"""Hostile documents from the issue-15 red-team review, built in memory (no files, no network).
+
+Shared by the hardening tests, the fuzz tests and ``bench/robustness.py``: each is small on
+the wire and used to stall or crash a parser before the fixes.
+"""
+
+from __future__ import annotations
+
+import functools
+import zlib
+
+
+def _pdf(objects: list[bytes]) -> bytes:
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _flate_stream(data: bytes) -> bytes:
+    packed = zlib.compress(data, 9)
+    return (
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + (b"\nendstream")
+    )
+
+
+@functools.cache
+def shared_stream_pdf(pages: int = 300, operators: int = 200_000) -> bytes:
+    """``pages`` pages that all draw one content stream of ``operators`` text operators."""
+    ops = b"BT /F1 11 Tf 50 800 Td " + b"(a) Tj " * operators + b"ET"
+    kids = " ".join(f"{5 + i} 0 R" for i in range(pages)).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        _flate_stream(ops),
+    ]
+    page = (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
+    )
+    objects += [page] * pages
+    return _pdf(objects)
+
+
+@functools.cache
+def flate_bomb_pdf(decoded_size: int = 200_000_000) -> bytes:
+    """One page whose content stream inflates to ``decoded_size`` bytes of spaces."""
+    compressor = zlib.compressobj(9)
+    block = b" " * 1_000_000
+    packed = b"".join(compressor.compress(block) for _ in range(decoded_size // len(block)))
+    packed += compressor.flush()
+    stream = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    return _pdf(objects)
+
+
+#: (name, bytes, content type) of every hostile input the red team found, up to ~200 KB.
+def corpus() -> list[tuple[str, bytes, str]]:
+    return [
+        ("sniff: 31 empty comments", b"<!---->" * 31 + b"x", "text/plain"),
+        ("sniff: 290 empty comments", b"<!---->" * 290 + b"x" * 40, "application/octet-stream"),
+        ("canonical: 198 KB of '<link '", b"<link " * 33_000, "text/html"),
+        ("canonical: 72 KB of '<link '", b"<html><body>" + b"<link " * 12_000, "text/html"),
+        ("canonical: open quotes", b'<link rel="' * 18_000, "text/html"),
+        ("html: 200 KB unclosed tags", b"<div>" * 40_000, "text/html"),
+        ("html: 200 KB nested tables", b"<table><tr><td>" * 13_000, "text/html"),
+        ("html: 200 KB one word", b"<p>" + b"a" * 200_000, "text/html"),
+        ("pdf: 300 pages x 200k operators", shared_stream_pdf(), "application/pdf"),
+        ("pdf: flate bomb", flate_bomb_pdf(), "application/pdf"),
+        ("pdf: truncated", shared_stream_pdf(3, 10)[:400], "application/pdf"),
+    ]
