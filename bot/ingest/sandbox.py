@@ -159,7 +159,7 @@ class ParserPool:
                 alarm = math.ceil(budget) + _SELF_DESTRUCT_GRACE
                 worker.conn.send((fn, args, kwargs, alarm))
                 if not worker.conn.poll(budget):
-                    log.warning("%s overran its %.0f s budget; worker replaced", what, budget)
+                    log.warning("%s overran its %g s budget; worker replaced", what, budget)
                     self._drop(worker)
                     raise BudgetError(
                         f"Briefbot gave up reading {what} after {budget:g} s: it is too "

@@ -86,3 +86,28 @@ def corpus() -> list[tuple[str, bytes, str]]:
         ("pdf: flate bomb", flate_bomb_pdf(), "application/pdf"),
         ("pdf: truncated", shared_stream_pdf(3, 10)[:400], "application/pdf"),
     ]
+
+
+# --- Functions the parser-pool tests run in a worker (module-level, so they pickle) -------
+
+
+def nap(seconds: float) -> str:
+    """Sleep, then answer: a parser that overruns any shorter budget."""
+    import time
+
+    time.sleep(seconds)
+    return "woke"
+
+
+def crash() -> None:
+    """Die the way a segfaulting C parser does: no exception, no answer."""
+    import os
+
+    os._exit(139)
+
+
+def refuse_feed() -> None:
+    """A user-safe error with an extra field, which must survive the trip back."""
+    from bot.digest.feeds import FeedError
+
+    raise FeedError("not a feed", hint="follow the feed", alternates=["https://a.example/rss"])
