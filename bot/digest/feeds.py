@@ -34,9 +34,11 @@ log = logging.getLogger(__name__)
 MIN_SCAN = 200
 _CLOSE_ENTRY = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 _ROOT = re.compile(rb"<((?:[\w.-]+:)?)(rss|feed|RDF)\b", re.IGNORECASE)
-_TAGS = re.compile(r"<[^>]*>")
-_ALTERNATE = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
-_ATTR = re.compile(r"""([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+# A tag holds no "<", and a name starts after a non-name char: otherwise "<" * 20,000 or
+# "a" + "-" * 20,000 made each position rescan the rest (quadratic, tens of seconds).
+_TAGS = re.compile(r"<[^<>]*>")
+_ALTERNATE = re.compile(r"<link\b[^<>]*>", re.IGNORECASE)
+_ATTR = re.compile(r"""(?<![\w-])([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 
 

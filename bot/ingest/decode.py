@@ -21,7 +21,7 @@ _BOMS = (
 )
 # <meta charset="x"> and <meta http-equiv="Content-Type" content="text/html; charset=x">.
 _META_CHARSET = re.compile(
-    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([a-z0-9_.:-]{1,40})""", re.I
+    rb"""<meta[^>]{0,200}?charset\s*=\s*(?:["']\s*)?([a-z0-9_.:-]{1,40})""", re.I
 )
 # Browsers read these labels as windows-1252 (WHATWG Encoding), and so do real pages.
 _AS_CP1252 = frozenset({"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "ascii", "us-ascii"})

@@ -7,7 +7,9 @@ the wire and used to stall or crash a parser before the fixes.
 from __future__ import annotations
 
 import functools
+import re
 import zlib
+from typing import Any
 
 
 def _pdf(objects: list[bytes]) -> bytes:
@@ -111,3 +113,23 @@ def refuse_feed() -> None:
     from bot.digest.feeds import FeedError
 
     raise FeedError("not a feed", hint="follow the feed", alternates=["https://a.example/rss"])
+
+
+def search_all(pattern: re.Pattern[Any], texts: list[str]) -> tuple[float, str]:
+    """Search (and iterate) each text; the slowest time and the start of its text."""
+    import time
+
+    worst = (0.0, "")
+    for text in texts:
+        subject: str | bytes = text
+        if isinstance(pattern.pattern, bytes):
+            subject = text.encode("latin-1", "replace")
+        started = time.perf_counter()
+        pattern.search(subject)
+        for n, _ in enumerate(pattern.finditer(subject)):
+            if n > 1000:
+                break
+        took = time.perf_counter() - started
+        if took > worst[0]:
+            worst = (took, text[:60])
+    return worst
