@@ -205,7 +205,7 @@ def test_discovery_finds_the_patterns_we_know() -> None:
 
 # Each pattern's attacks run in a parser worker, killed past this many seconds in all:
 # a linear pattern needs ~0.1 s for all of them, a quadratic one minutes.
-BUDGET = 1.5
+BUDGET = 1.2
 
 
 @pytest.fixture(scope="module")
