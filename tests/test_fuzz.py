@@ -36,6 +36,7 @@ from bot.jobs import normalise_url
 from bot.models import Article, Brief
 from bot.sanitize import sanitize_slack
 from bot.slack.intake import sources_of
+from tests.fakes.hostile import PIECES
 from tests.fakes.openai_server import FakeOpenAI, Reply, empty_draft
 
 pytestmark = pytest.mark.fuzz
@@ -51,15 +52,6 @@ settings.register_profile("ci", max_examples=40, **_COMMON)
 settings.register_profile("deep", max_examples=2000, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-# The pieces that made parsers slow or crash, plus ordinary text around them.
-PIECES = [
-    "<!--", "-->", "<!---->", "<html>", "<p>", "</p>", "<link ", "<link rel=canonical href=",
-    '"', "'", ">", "<", " ", "  ", "\n", "\n\n", "\t", ".", "...", "…", "!", "?", "。",
-    "http://", "https://", "www.", "example.com", "a.b.", "-", "@", "@channel", "<!here>",
-    "<@U123>", "<http://a.example/x|label>", "\u202e", "\u200b", "\x00", "\ufeff", "%PDF-",
-    "charset=", "<meta charset=", "xn--", "[", "]", "(", ")", "The ", "Minister ", "said ",
-    "will ", "strike\n", "and ", ", ", "; ",
-]  # fmt: skip
 hostile_text = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=12)), max_size=120).map(
     "".join
 )
