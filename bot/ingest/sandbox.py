@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -122,7 +123,10 @@ class ParserPool:
 
     def __init__(self, workers: int = WORKERS) -> None:
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self.workers = workers
         self._slots = threading.BoundedSemaphore(workers)
+        self._loop_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+        self._loop_slots = weakref.WeakKeyDictionary()
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
@@ -183,9 +187,18 @@ class ParserPool:
     async def run(
         self, fn: Callable[..., T], *args: Any, budget: float, what: str, **kwargs: Any
     ) -> T:
-        """:meth:`call` from async code: the wait happens in a thread, never on the loop."""
+        """:meth:`call` from async code: the wait happens in a thread, never on the loop.
+
+        Calls queue on the loop first, so waiting for a free worker never ties up one of
+        the default executor's few threads (the store and DNS lookups need them too).
+        """
+        loop = asyncio.get_running_loop()
+        slots = self._loop_slots.get(loop)
+        if slots is None:
+            slots = self._loop_slots[loop] = asyncio.Semaphore(self.workers)
         call = functools.partial(self.call, fn, *args, budget=budget, what=what, **kwargs)
-        return await asyncio.to_thread(call)
+        async with slots:
+            return await asyncio.to_thread(call)
 
     def close(self) -> None:
         self._closed = True
