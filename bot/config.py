@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     fetch_timeout: float = _env("BRIEFBOT_FETCH_TIMEOUT", 20.0, gt=0)
     fetch_max_bytes: int = _env("BRIEFBOT_FETCH_MAX_BYTES", 10_000_000, ge=1024)
     fetch_max_redirects: int = _env("BRIEFBOT_FETCH_MAX_REDIRECTS", 5, ge=0, le=20)
+    # Seconds one page, PDF or feed may take to parse (in a worker process) before it's given up.
+    parse_timeout: float = _env("BRIEFBOT_PARSE_TIMEOUT", 15.0, gt=0, le=600)
     user_agent: str = _env(
         "BRIEFBOT_USER_AGENT",
         "Mozilla/5.0 (compatible; Briefbot/0.1; +https://github.com/briefbot/briefbot)",

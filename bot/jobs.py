@@ -27,6 +27,10 @@ from bot.store import db
 
 JobState = Literal["queued", "running", "done", "failed"]
 
+#: Claims a job gets, across restarts: ``claim()`` counts each one durably when it is made,
+#: so a job that kills or stalls the process (a poison page) stops after this many.
+MAX_ATTEMPTS = 5
+
 _INSERT = (
     "INSERT OR IGNORE INTO jobs (id, event_id, kind, payload, state, created_at, updated_at)"
     " VALUES (?, ?, ?, ?, 'queued', ?, ?)"
@@ -93,6 +97,11 @@ class Job:
     created_at: float = 0.0
     updated_at: float = 0.0
     error: str | None = None
+
+    @property
+    def exhausted(self) -> bool:
+        """Claimed more than MAX_ATTEMPTS times: earlier runs died or stalled; don't run it."""
+        return self.attempts > MAX_ATTEMPTS
 
 
 #: Hands new (or re-due) job ids to an outside queue engine inside the transaction that
@@ -229,7 +238,9 @@ class JobQueue:
     def recover(self) -> int:
         """Requeue jobs a killed process left running; returns how many.
 
-        Call once at start, before workers run: one process owns a SQLite database.
+        Call once at start, before workers run: one process owns a SQLite database. A job
+        that has had its ``MAX_ATTEMPTS`` claims is requeued too, so the next claim finds it
+        over the cap and gives up with a message in its thread (see ``Job.exhausted``).
         """
         cur = self.conn.execute(
             "UPDATE jobs SET state='queued', claim=NULL, updated_at=? WHERE state='running'",

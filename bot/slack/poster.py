@@ -29,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.errors import BriefbotError
-from bot.jobs import Job, JobQueue
+from bot.jobs import MAX_ATTEMPTS, Job, JobQueue
 from bot.render import SlackMessage, build_error_message, build_messages, build_placeholder
 from bot.sanitize import link
 from bot.service import BriefResult, BriefService, describe_source
@@ -43,7 +43,6 @@ _JOB_CLIENT: contextvars.ContextVar[AsyncWebClient | None] = contextvars.Context
     "briefbot_job_client", default=None
 )
 METADATA_TYPE = "briefbot_job"
-MAX_ATTEMPTS = 5
 #: Slack errors that mean we may not post there; the person who asked is told privately.
 _CANT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 _TOO_BIG = frozenset({"msg_too_long", "invalid_blocks"})
@@ -98,6 +97,9 @@ class Poster:
                 self.queue.fail(job, f"{exc.code}: {exc}")
                 return
         try:
+            if job.exhausted:
+                await self._give_up(job)
+                return
             handler = {
                 intake.BRIEF: self._brief,
                 intake.COMMAND: self._command,
@@ -133,6 +135,31 @@ class Poster:
         delay = min(60.0, 2.0**job.attempts)
         log.warning("job %s will retry in %.0fs: %s", job.id, delay, error)
         self.queue.retry_later(job, delay=delay, error=error)
+
+    async def _give_up(self, job: Job) -> None:
+        """A job claimed past the cap: say so where it was asked, and fail it for good.
+
+        Only cheap Slack calls happen here, never the fetch or parse that may be the poison.
+        """
+        p = job.payload
+        error = f"gave up after {MAX_ATTEMPTS} attempts (last: {job.error or 'interrupted'})"
+        log.error("job %s %s", job.id, error)
+        if job.kind == intake.BRIEF:
+            label = describe_source(intake.source_from_dict(p["source"]))
+            msg = build_error_message(blocks.GAVE_UP.format(label=label, attempts=MAX_ATTEMPTS))
+            posted = await self._earlier_posts(job, p["channel"], p["thread_ts"])
+            known = job.placeholder_ts or posted.get(0)
+            if known is not None:
+                await self._update(p["channel"], known, msg, job=job, part=0)
+            else:
+                await self._post_once(job, p["channel"], p["thread_ts"], msg, known=None)
+        else:
+            label = "your request"
+            await self._respond(
+                p.get("response_url"),
+                blocks.GAVE_UP.format(label=label, attempts=MAX_ATTEMPTS),
+            )
+        self.queue.fail(job, error)
 
     # --- job kinds -----------------------------------------------------------------------
 
