@@ -3,10 +3,11 @@
     .venv/bin/python bench/robustness_hostile.py [--pages DIR] [--seed N] [--docs N]
 
 - Per stage (sniff, canonical scan, extract in a parser worker, feed parse in a worker,
-  sentence split, chunking, grounding): the slowest input of the corpus, which is the
+  sentence split, chunking, grounding, the offline engine): the slowest input of the
+  corpus, which is the
   red team's hostile documents, a seeded fuzz corpus of documents up to 200 KB built from
   the pieces that broke parsers (the fuzz tests' alphabet), and, with ``--pages``, real
-  news pages (``*.html`` or ``*.html.gz``, e.g. /work/shared/corpus/news-pages).
+  news pages (``*.html`` or ``*.html.gz``, e.g. ../shared/corpus/news-pages).
 - The real app path: a bot in http mode on loopback fakes, every hostile document pasted
   as a link; a loop-lag probe (10 ms sleeps) records the worst stall, and a thread polls
   /healthz every 100 ms with a 1 s timeout, counting misses.
@@ -38,7 +39,9 @@ from bench.common import Row, figure, print_rows  # noqa: E402
 from bot.chunking import chunk_text, split_sentences  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.digest.feeds import parse_feed  # noqa: E402
+from bot.engines.offline import build_brief  # noqa: E402
 from bot.errors import BriefbotError  # noqa: E402
+from bot.models import Article  # noqa: E402
 from bot.grounding import quote_in_text  # noqa: E402
 from bot.ingest.decode import sniff  # noqa: E402
 from bot.ingest.extract import canonical_link, extract_document  # noqa: E402
@@ -122,6 +125,8 @@ def stage_rows(corpus: list[tuple[str, bytes, str]], budget: float) -> list[Row]
         note("chunking", name, _timed(lambda t=text: chunk_text(t, budget=8000, overlap=200)))
         quote = " ".join(text.split()[5:25]) or text[:80]
         note("grounding", name, _timed(lambda q=quote, t=text: quote_in_text(q, t)))
+        # The whole offline engine, at its default input cap, on the raw decoded bytes.
+        note("offline engine", name, _timed(lambda t=text: build_brief(Article(text=t))))
     return [
         figure(f"worst {stage}: {which[:40]}", [seconds], unit="s", goal="<= 5")
         for stage, (seconds, which) in worst.items()
