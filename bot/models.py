@@ -87,6 +87,8 @@ class BriefMeta(BaseModel):
     #: Why the offline engine stood in for the model, when it did.
     fallback_reason: str | None = None
     prompt_version: str | None = None
+    #: Whether every sentence of the summary is supported by the article (None: unchecked).
+    summary_supported: bool | None = None
 
 
 class Brief(BaseModel):
