@@ -61,6 +61,7 @@ def _cut_points(text: str) -> list[tuple[int, str]]:
 
 
 def _complete_items(data: dict[str, Any]) -> BriefDraft | None:
+    """The draft of the complete items; None without a summary and at least one item."""
     summary = data.get("summary")
     if not isinstance(summary, str) or not summary.strip():
         return None
@@ -73,11 +74,13 @@ def _complete_items(data: dict[str, Any]) -> BriefDraft | None:
             except ValidationError:
                 continue  # the item the cut went through
         sections[name] = kept
+    if not any(sections.values()):
+        return None  # a cut before the first point: asking again does better
     return BriefDraft(summary=summary, **sections)
 
 
 def salvage_draft(text: str | None) -> BriefDraft | None:
-    """The complete part of a cut-off JSON brief, or None when nothing usable is there."""
+    """The complete part of a cut-off JSON brief; None unless it has a summary and a point."""
     if not text or not text.lstrip().startswith("{"):
         return None
     for end, closers in reversed(_cut_points(text)[-MAX_TRIES:]):
