@@ -102,7 +102,8 @@ def start(*, slots: int = 1, threads: int = 1, context: int = CONTEXT) -> RealSe
     if why:
         raise RuntimeError(why)
     command = [sys.executable, "-m", "tests.real_model", "--port", "0", "--slots", str(slots),
-               "--threads", str(threads), "--context", str(context), "--until-stdin-closes"]  # fmt: skip
+               "--threads", str(threads), "--context", str(context),
+               "--until-stdin-closes"]  # fmt: skip
     root = Path(__file__).resolve().parent.parent
     process = subprocess.Popen(
         command,

@@ -28,7 +28,8 @@ Replies to chat requests come first from the queue (``enqueue``), then from the
 ``responder`` (a callable given the request JSON), then from a default (:func:`echo_draft`)
 that briefs the fenced article with its own first sentence, as summary and as the quote of
 one topic: a grounded brief, so the bot posts it (an empty one would be hollow). Each
-queued item is a :class:`Reply` or a mapping (sent as the message content, JSON-encoded). Faults are replies too:
+queued item is a :class:`Reply` or a mapping (sent as the message content, JSON-encoded).
+Faults are replies too:
 
 - ``Reply.rate_limit(retry_after=1)``: 429 with a ``Retry-After`` header;
   ``Reply.quota()``: 429 ``insufficient_quota``;
