@@ -181,8 +181,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--until-stdin-closes", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     started = time.monotonic()
-    serve(port=args.port, slots=args.slots, threads=args.threads, context=args.context,
-          watch_stdin=args.until_stdin_closes)
+    serve(
+        port=args.port,
+        slots=args.slots,
+        threads=args.threads,
+        context=args.context,
+        watch_stdin=args.until_stdin_closes,
+    )
     print(f"stopped after {time.monotonic() - started:.0f} s", file=sys.stderr)
 
 

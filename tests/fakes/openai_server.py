@@ -84,8 +84,9 @@ _HEADER = ("Title:", "Site:", "Date:")
 
 
 def echo_draft(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A grounded draft from the request itself: the article's first sentence (at most 40
-    words) as the summary and one topic's quote; a reduce gets its first partial back."""
+    """A grounded draft from the request itself: the article's first sentence of six words
+    or more (at most 40) as the summary and one topic's quote; a reduce gets its first
+    partial back."""
     messages = body.get("messages") or [{}]
     text = _text(messages[-1])
     partials = _PARTIALS.search(text)
@@ -99,7 +100,9 @@ def echo_draft(body: Mapping[str, Any]) -> dict[str, Any]:
     body_lines = [line.strip() for line in lines if line.strip() and not line.startswith(_HEADER)]
     if not body_lines:
         return empty_draft()
-    sentence = " ".join(body_lines[0].split(". ")[0].split()[:40])
+    sentences = [s for line in body_lines for s in line.split(". ")]
+    first = next((s for s in sentences if len(s.split()) >= 6), sentences[0])
+    sentence = " ".join(first.split()[:40])
     return {**empty_draft(sentence), "topics": [{"name": "The story", "evidence": sentence}]}
 
 
