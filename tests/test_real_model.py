@@ -24,11 +24,11 @@ import openai
 import pytest
 
 from bot.config import Settings
-from bot.engines.llm_schema import BriefDraft
-from bot.engines.openai_engine import OpenAIEngine
+from bot.engines.llm_salvage import salvage_draft
+from bot.engines.llm_schema import BriefDraft, draft_to_brief
 from bot.errors import ModelOutputError
-from bot.grounding import item_count, quote_in_text, summary_supported
-from bot.models import Article, Brief
+from bot.grounding import ground_brief, item_count, quote_in_text, summary_supported
+from bot.models import Article, Brief, BriefMeta
 from bot.prompting import render_prompt
 from bot.service import BriefService
 from bot.tokens import count_tokens
@@ -75,12 +75,16 @@ def _usage_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if getattr(r, "event", None) == "llm_usage"]
 
 
+def _items(brief: Brief) -> list[Any]:
+    return [*brief.participants, *brief.topics, *brief.tensions, *brief.next_steps]
+
+
 def _assert_not_hollow(brief: Brief, article_text: str) -> None:
     """What a user may be shown: a supported gist that is prose, and at least one point."""
     assert "<" not in brief.summary, brief.summary
     assert summary_supported(brief.summary, article_text), brief.summary
     assert item_count(brief) > 0
-    for item in [*brief.participants, *brief.topics, *brief.tensions, *brief.next_steps]:
+    for item in _items(brief):
         assert quote_in_text(item.evidence, article_text), item.evidence
 
 
@@ -115,30 +119,43 @@ async def test_structured_output_is_accepted_and_parses_into_the_schema(
         BriefDraft.model_validate_json(choice["message"]["content"])
 
 
-async def test_invented_quotes_are_dropped_and_the_hollow_brief_is_never_posted(
-    model_settings: Callable[..., Settings], sample_text: str
-) -> None:
-    engine = OpenAIEngine(model_settings())
+async def _raw_answer(base_url: str, text: str) -> str:
+    """The model's own answer to the brief prompt, as the server sent it."""
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="unused", max_retries=0, timeout=300)
+    system = render_prompt("system.j2", language="en")
+    user = render_prompt("brief.j2", title=None, site=None, date=None, text=text)
     try:
-        raw = await engine.brief(Article(text=sample_text, title="Port talks"))
+        # The SDK's structured-output request; the body is read raw, so a cut-off answer
+        # comes back as text instead of an exception.
+        raw = await client.chat.completions.with_raw_response.parse(
+            model=real_model.MODEL_ALIAS,
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+            response_format=BriefDraft,
+            max_completion_tokens=OUTPUT_CAP,
+        )
+        return str(raw.http_response.json()["choices"][0]["message"]["content"])
     finally:
-        await engine.aclose()
-    invented = [
-        item.evidence
-        for item in [*raw.participants, *raw.topics, *raw.tensions, *raw.next_steps]
-        if not quote_in_text(item.evidence, sample_text)
-    ]
-    service = BriefService(model_settings(), store=None)
-    result = await service.brief_article(Article(text=sample_text, title="Port talks"))
-    brief = result.brief
-    # Whatever the model wrote, what goes out is grounded: invented quotes never reach it.
-    _assert_not_hollow(brief, sample_text)
-    if brief.meta.fallback_reason is None:
-        assert brief.meta.summary_supported is True
-        assert brief.meta.engine == "openai"
-    else:
-        assert brief.meta.engine == "offline" and brief.meta.model == real_model.MODEL_ALIAS
-    print(f"model invented {len(invented)} quote(s); fallback: {brief.meta.fallback_reason}")
+        await client.close()
+
+
+async def test_invented_quotes_are_dropped(
+    real_server: real_model.RealServer, sample_text: str
+) -> None:
+    content = await _raw_answer(real_server.base_url, sample_text)
+    try:
+        draft: BriefDraft | None = BriefDraft.model_validate_json(content)
+    except ValueError:
+        draft = salvage_draft(content)  # cut off: its complete items
+    assert draft is not None, f"no usable items in the model's answer: {content[:300]!r}"
+    meta = BriefMeta(engine="openai", model=real_model.MODEL_ALIAS)
+    brief = draft_to_brief(draft, article=Article(text=sample_text), meta=meta)
+    invented = [i.evidence for i in _items(brief) if not quote_in_text(i.evidence, sample_text)]
+    grounded = ground_brief(brief, sample_text)
+    # Every invented quote is gone and counted; every quote left is the article's.
+    assert grounded.meta.dropped_unverified == len(invented)
+    assert item_count(grounded) == item_count(brief) - len(invented)
+    assert all(quote_in_text(i.evidence, sample_text) for i in _items(grounded))
+    print(f"the model wrote {item_count(brief)} point(s), {len(invented)} with invented quotes")
 
 
 async def test_a_cut_off_answer_is_salvaged_repaired_or_reported(
@@ -170,9 +187,12 @@ async def test_a_document_past_the_context_on_a_one_slot_server_is_briefed_witho
 ) -> None:
     text = ten_thousand_tokens()
     assert count_tokens(text, "gpt-4o-mini") > real_model.CONTEXT  # past the model's context
-    # The issue's setup: 3,000-token chunks, 4 calls allowed at once, the 60 s default
-    # timeout, a server with one slot. Calls must queue in Briefbot, not in the server.
-    settings = model_settings(chunk_tokens=3000, llm_concurrency=4, llm_max_output_tokens=96)
+    # The issue's setup: 3,000-token chunks, 4 calls allowed at once, a server with one
+    # slot. Calls must queue in Briefbot (it reads the slots from /props), not in the server.
+    # The timeout is raised for a slow model, as the README says to: on a busy 2-core
+    # machine one 3,000-token call takes tens of seconds.
+    settings = model_settings(chunk_tokens=3000, llm_concurrency=4, llm_max_output_tokens=64,
+                              llm_timeout=150)  # fmt: skip
     service = BriefService(settings, store=None)
     caplog.set_level(logging.INFO, logger="bot.engines.openai")
     result = await service.brief_article(Article(text=text, title="Ten thousand tokens"))
@@ -201,7 +221,11 @@ def test_the_cli_on_the_sample_article_prints_no_hollow_brief(
         [sys.executable, "-m", "bot", "brief", str(SAMPLE), "--format", "json", "--no-cache"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    if done.returncode != 0:  # reported in one line, and nothing on stdout: no husk
+        errors = [ln for ln in done.stderr.splitlines() if ln.startswith("briefbot: error:")]
+        assert len(errors) == 1 and "cut off" in errors[0] and done.stdout == ""
+        return
     brief = Brief.model_validate(json.loads(done.stdout))
     _assert_not_hollow(brief, sample_text)
     assert brief.meta.fallback_reason or brief.meta.summary_supported
