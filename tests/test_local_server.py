@@ -18,8 +18,9 @@ from bot.config import Settings
 from bot.doctor import model_checks
 from bot.engines.llm_server import parse_models, parse_props, server_root
 from bot.engines.openai_engine import OpenAIEngine
+from bot.errors import ModelOutputError
 from bot.models import Article
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, Reply, echo_draft
 
 PARAGRAPH = (
     "The harbour board met the union on Monday to discuss the new shift rota, and the "
@@ -183,3 +184,33 @@ def test_doctor_says_when_a_server_reports_no_slots(make_settings: Callable[...,
         ))  # fmt: skip
     status, detail = rows["model server"]
     assert status == "skip" and "BRIEFBOT_LLM_SERVER_SLOTS" in detail
+
+
+async def test_a_chunk_whose_answer_stays_unusable_is_skipped_not_fatal(
+    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    def respond(body: dict[str, Any]) -> Reply | dict[str, Any]:
+        text = str(body["messages"][1]["content"])
+        if "part 1 of" in text:  # this chunk rambles past the cap, and again when repaired
+            return Reply(content='{"summary": "The harbour board', finish_reason="length")
+        return echo_draft(body)
+
+    with FakeOpenAI(responder=respond) as server:
+        engine = _engine(make_settings, server)
+        brief = await engine.brief(Article(text=LONG))
+        await engine.aclose()
+        firsts = [r for r in server.chat_requests if "part 1 of" in r.user_text]
+    assert len(firsts) == 2  # the answer and its repair
+    assert brief.summary and brief.topics
+    assert "skipping a chunk whose answer was unusable" in caplog.text
+
+
+async def test_when_every_chunk_is_unusable_the_error_is_reported(
+    make_settings: Callable[..., Settings],
+) -> None:
+    cut = Reply(content='{"summary": "The harbour', finish_reason="length")
+    with FakeOpenAI(responder=lambda body: cut) as server:
+        engine = _engine(make_settings, server)
+        with pytest.raises(ModelOutputError, match="cut off"):
+            await engine.brief(Article(text=LONG))
+        await engine.aclose()

@@ -23,7 +23,7 @@ from bot.engines.llm_output import Unusable, Usage, read_completion, short
 from bot.engines.llm_retry import RetryPolicy, call_with_retries
 from bot.engines.llm_schema import BriefDraft, dedupe_draft, draft_to_brief
 from bot.engines.llm_server import shared_limiter
-from bot.errors import BriefbotError, ConfigError, NoTextError
+from bot.errors import BriefbotError, ConfigError, ModelOutputError, NoTextError
 from bot.models import Article, Brief, BriefMeta
 from bot.prompting import prompt_version, render_prompt
 from bot.tokens import count_tokens
@@ -155,13 +155,28 @@ class OpenAIEngine:
         if chunks is None:
             return await self._call(whole, usage)
         usage.chunks = len(chunks)
-        partials = await run_all(
-            self._call(
+        answers = await run_all(
+            self._map_call(
                 self._map_messages(article, c.text, part=c.index + 1, parts=len(chunks)), usage
             )
             for c in chunks
         )
+        partials = [a for a in answers if isinstance(a, BriefDraft)]
+        if not partials:
+            raise next(a for a in answers if isinstance(a, ModelOutputError))
         return await self._reduce(article, partials, usage)
+
+    async def _map_call(self, messages: Messages, usage: Usage) -> BriefDraft | ModelOutputError:
+        """One chunk's partial brief; an unusable answer (after its repair) skips the chunk.
+
+        A weak model that rambles past the output cap on one chunk shouldn't cost the whole
+        document its brief; the reduce works from the chunks that answered.
+        """
+        try:
+            return await self._call(messages, usage)
+        except ModelOutputError as exc:
+            log.warning("skipping a chunk whose answer was unusable: %s", exc.message)
+            return exc
 
     async def _reduce(
         self, article: Article, partials: list[BriefDraft], usage: Usage
