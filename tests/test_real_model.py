@@ -191,17 +191,16 @@ async def test_a_document_past_the_context_on_a_one_slot_server_is_briefed_witho
     # slot. Calls must queue in Briefbot (it reads the slots from /props), not in the server.
     # The timeout is raised for a slow model, as the README says to: on a busy 2-core
     # machine one 3,000-token call takes tens of seconds.
-    settings = model_settings(chunk_tokens=3000, llm_concurrency=4, llm_max_output_tokens=64,
-                              llm_timeout=150)  # fmt: skip
+    settings = model_settings(chunk_tokens=3000, llm_concurrency=4, llm_timeout=150)
     service = BriefService(settings, store=None)
     caplog.set_level(logging.INFO, logger="bot.engines.openai")
     result = await service.brief_article(Article(text=text, title="Ten thousand tokens"))
 
     [usage] = _usage_lines(caplog)
-    assert usage.llm_chunks >= 4  # type: ignore[attr-defined]  # mapped ...
-    assert usage.llm_calls > usage.llm_chunks  # type: ignore[attr-defined]  # ... and reduced
-    assert usage.llm_timeout_retries == 0  # type: ignore[attr-defined]
-    assert usage.llm_outcome == "ok"  # type: ignore[attr-defined]
+    # Mapped, then reduced (or a chunk repaired; one the model fumbles twice is skipped).
+    assert usage.llm_chunks >= 4  # type: ignore[attr-defined]
+    assert usage.llm_calls > usage.llm_chunks  # type: ignore[attr-defined]
+    assert usage.llm_timeout_retries == 0  # type: ignore[attr-defined]  # no storm
     assert "sending at most 1" in caplog.text  # it read the slot count from /props
     _assert_not_hollow(result.brief, text)
 
