@@ -134,8 +134,9 @@ class BriefService:
                 # Offline briefs cost no tokens, so only model briefs count against it.
                 await asyncio.to_thread(check_budget, self.settings, self.store, team)
             draft = await self.engine.brief(article)
-        except (ModelError, QuotaError) as exc:
-            if self.engine.name == "offline" or not self.settings.offline_fallback:
+        except (ModelError, QuotaError, ModelOutputError) as exc:
+            unusable_only = isinstance(exc, ModelOutputError) and not exc.fallback_reason
+            if unusable_only or self.engine.name == "offline" or not self.settings.offline_fallback:
                 metrics.record_brief(exc.code)
                 raise
             log.warning("falling back to the offline engine: %s", exc)

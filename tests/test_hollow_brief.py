@@ -21,7 +21,7 @@ from bot.errors import ModelOutputError
 from bot.grounding import summary_supported, unsupported_summary_sentences
 from bot.models import Article
 from bot.service import BriefService
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.test_cli import REPO, SAMPLE, briefbot
 
 SAMPLE_TEXT = SAMPLE.read_text(encoding="utf-8")
@@ -108,6 +108,17 @@ async def test_with_the_fallback_off_the_user_is_told_the_answer_could_not_be_ve
     message = str(caught.value)
     assert "could not be verified" in message and "summary is not supported" in message
     assert "\n" not in message and "BRIEFBOT_OFFLINE_FALLBACK" in message
+
+
+async def test_an_answer_cut_off_twice_becomes_the_labelled_offline_brief(
+    model_settings: Settings, llm: FakeOpenAI
+) -> None:
+    cut = Reply(content='{"summary": "Negotiators return', finish_reason="length")
+    llm.enqueue(cut, cut)
+    service = BriefService(model_settings, store=None)
+    brief = (await service.brief_article(Article(text=SAMPLE_TEXT))).brief
+    assert brief.meta.engine == "offline" and "cut off" in (brief.meta.fallback_reason or "")
+    assert len(llm.chat_requests) == 2
 
 
 def test_the_cli_prints_the_labelled_offline_brief_not_the_husk(

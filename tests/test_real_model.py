@@ -162,14 +162,18 @@ async def test_a_cut_off_answer_is_salvaged_repaired_or_reported(
     model_settings: Callable[..., Settings], sample_text: str
 ) -> None:
     # 24 tokens: every answer is cut off (finish_reason "length"), the repair's too.
+    article = Article(text=sample_text)
     service = BriefService(model_settings(llm_max_output_tokens=24), store=None)
-    try:
-        result = await service.brief_article(Article(text=sample_text))
-    except ModelOutputError as exc:
-        assert "cut off" in str(exc)  # reported, in one clear line
-        return
-    _assert_not_hollow(result.brief, sample_text)
-    assert result.brief.meta.fallback_reason  # too short to be the model's own brief
+    brief = (await service.brief_article(article)).brief
+    assert brief.meta.engine == "offline"
+    assert brief.meta.fallback_reason == "the model's answer was cut off, even when asked again"
+    assert brief.meta.llm_calls == 2  # the answer and one shorter retry, both spent
+    _assert_not_hollow(brief, sample_text)
+    # Without the fallback, it is reported in one line that says what to change.
+    strict = model_settings(llm_max_output_tokens=24, offline_fallback=False)
+    with pytest.raises(ModelOutputError, match="cut off") as caught:
+        await BriefService(strict, store=None).brief_article(article)
+    assert "BRIEFBOT_LLM_MAX_OUTPUT_TOKENS" in str(caught.value)
 
 
 def ten_thousand_tokens() -> str:

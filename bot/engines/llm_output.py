@@ -60,10 +60,14 @@ class Unusable:
                 hint="Try another BRIEFBOT_MODEL, or the offline engine (BRIEFBOT_ENGINE=offline).",
             )
         if self.kind == "cut_off":
-            return ModelOutputError(
+            error = ModelOutputError(
                 "The model's answer was cut off before it finished, even when asked to be shorter.",
-                hint="Lower BRIEFBOT_CHUNK_TOKENS so each call reads less, or use a bigger model.",
+                hint="Raise BRIEFBOT_LLM_MAX_OUTPUT_TOKENS, or use a bigger model.",
             )
+            # A rambling model is a model problem, like an outage: with the offline fallback
+            # on, the user gets the labelled offline brief instead of an error.
+            error.fallback_reason = "the model's answer was cut off, even when asked again"
+            return error
         if self.kind == "filtered":
             return ModelOutputError(
                 "The provider's content filter blocked the model's answer.",
