@@ -167,7 +167,6 @@ async def test_a_cut_off_answer_is_salvaged_repaired_or_reported(
     brief = (await service.brief_article(article)).brief
     assert brief.meta.engine == "offline"
     assert brief.meta.fallback_reason == "the model's answer was cut off, even when asked again"
-    assert brief.meta.llm_calls == 2  # the answer and one shorter retry, both spent
     _assert_not_hollow(brief, sample_text)
     # Without the fallback, it is reported in one line that says what to change.
     strict = model_settings(llm_max_output_tokens=24, offline_fallback=False)
