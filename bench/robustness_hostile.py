@@ -41,11 +41,11 @@ from bot.config import Settings  # noqa: E402
 from bot.digest.feeds import parse_feed  # noqa: E402
 from bot.engines.offline import build_brief  # noqa: E402
 from bot.errors import BriefbotError  # noqa: E402
-from bot.models import Article  # noqa: E402
 from bot.grounding import quote_in_text  # noqa: E402
 from bot.ingest.decode import sniff  # noqa: E402
 from bot.ingest.extract import canonical_link, extract_document  # noqa: E402
 from bot.ingest.sandbox import parser_pool  # noqa: E402
+from bot.models import Article  # noqa: E402
 from tests.fakes import hostile  # noqa: E402
 
 MAX_BYTES = 200_000

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = _env("BRIEFBOT_CHUNK_OVERLAP", 200, ge=0)
     keep_unverified: bool = _env("BRIEFBOT_KEEP_UNVERIFIED", False)
     offline_fallback: bool = _env("BRIEFBOT_OFFLINE_FALLBACK", True)
+    # Cap on each model answer, so a small local model can't ramble to the end of its context.
+    llm_max_output_tokens: int = _env("BRIEFBOT_LLM_MAX_OUTPUT_TOKENS", 2000, ge=0)
+    # Requests the model server serves at once; 0 asks it (llama.cpp's /props) where it can.
+    llm_server_slots: int = _env("BRIEFBOT_LLM_SERVER_SLOTS", 0, ge=0, le=64)
     prices: dict[str, ModelPrice] = _env(
         "BRIEFBOT_PRICES", default_factory=lambda: dict(DEFAULT_PRICES)
     )

@@ -308,6 +308,10 @@ def model_checks(settings: Settings) -> list[Check]:
         rows.append(_fail("model endpoint", f"BRIEFBOT_ENGINE=openai needs OPENAI_API_KEY: {fix}"))
         return rows
     rows.append(endpoint_check(settings))
+    if rows[-1].status == "ok":
+        from bot.doctor_server import server_checks
+
+        rows.extend(server_checks(settings))
     from bot.engines.openai_engine import price_for
 
     if price_for(settings.model, settings.prices) is None:

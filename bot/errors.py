@@ -74,6 +74,8 @@ class ModelOutputError(BriefbotError):
     """The model refused, was cut off, or returned output that breaks the schema."""
 
     code = "model_output"
+    #: Set when the offline brief may stand in ("Written offline because <reason>").
+    fallback_reason: str | None = None
 
 
 class QuotaError(BriefbotError):

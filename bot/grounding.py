@@ -5,7 +5,10 @@ zero-width characters, Unicode compatibility forms) but not wording: case and wo
 must match. An ellipsis in a quote may join fragments that appear in order.
 
 It also removes any URL the article doesn't contain from the brief's text, so a page
-can't use the model to smuggle a link into a channel.
+can't use the model to smuggle a link into a channel, and checks the summary: every one of
+its sentences must be supported by the article (its words are the article's words, its
+numbers the article's numbers) and it must not be markup. A weak model's gist such as
+``<img src=`` or an invented story fails, and ``meta.summary_supported`` says so.
 """
 
 from __future__ import annotations
@@ -56,6 +59,24 @@ _MARKDOWN_LINK = re.compile(r"\[([^\[\]]*)\]\(([^()\s]+)\)")
 _URL_TRAILING = ".,;:!?)]}'\""
 
 _Item = TypeVar("_Item", bound=BaseModel)
+
+#: Share of a summary sentence's content words that must occur in the article.
+SUMMARY_WORD_SHARE = 0.6
+#: A summary with fewer content words than this says nothing checkable.
+MIN_SUMMARY_WORDS = 3
+# An HTML/XML tag opening ("<img", "</p", "<!--"): a gist is prose, never markup.
+_MARKUP = re.compile(r"<\s?[/!?]?[A-Za-z!-]")
+# Sentence ends: ., ! or ? (also CJK full stops) followed by space or the end.
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_STOPWORD_TEXT = (
+    "the and for are was were has have had its his her their they them this that these those "
+    "with from into onto over under about after before than then also but not nor any all "
+    "our out who whom whose which what when where why how will would can could should may "
+    "might must been being did does said says say one two more most some such very just "
+    "there here upon while per via"
+)
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def normalize_for_match(text: str) -> str:
@@ -164,7 +185,7 @@ def ground_brief(brief: Brief, article_text: str, *, keep_unverified: bool = Fal
     ``meta.dropped_unverified`` counts the items that failed verification in this call,
     whether they were dropped or kept with ``verified=False``. Foreign URLs are removed
     from the summary, the title and every item. ``brief.url`` is the source link the
-    pipeline set, so it is left alone.
+    pipeline set, so it is left alone. ``meta.summary_supported`` records the summary check.
     """
     norm_text = _match_form(article_text)
     failed = 0
@@ -182,14 +203,98 @@ def ground_brief(brief: Brief, article_text: str, *, keep_unverified: bool = Fal
             kept.append(_without_foreign_urls(item, article_text))
         return kept
 
+    summary = strip_foreign_urls(brief.summary, article_text)
     return brief.model_copy(
         update={
             "title": strip_foreign_urls(brief.title, article_text) if brief.title else None,
-            "summary": strip_foreign_urls(brief.summary, article_text),
+            "summary": summary,
             "participants": check(brief.participants),
             "topics": check(brief.topics),
             "tensions": check(brief.tensions),
             "next_steps": check(brief.next_steps),
-            "meta": brief.meta.model_copy(update={"dropped_unverified": failed}),
+            "meta": brief.meta.model_copy(
+                update={
+                    "dropped_unverified": failed,
+                    "summary_supported": summary_supported(summary, article_text),
+                }
+            ),
         }
     )
+
+
+def _stem(word: str) -> str:
+    # Five letters keep "agreed"/"agreement" or "talks"/"talked" together: a summary may
+    # inflect the article's words, not replace them.
+    return word[:5]
+
+
+def _content_words(text: str) -> list[str]:
+    """Casefolded words that carry meaning; CJK runs become character bigrams."""
+    words: list[str] = []
+    for word in _WORD.findall(text.casefold()):
+        if _CJK.search(word):
+            words.extend(word[i : i + 2] for i in range(max(len(word) - 1, 1)))
+        elif any(ch.isdigit() for ch in word) or (len(word) >= 3 and word not in _STOPWORDS):
+            words.append(word)
+    return words
+
+
+def _sentence_supported(sentence: str, stems: set[str], numbers: set[str]) -> bool:
+    words = _content_words(sentence)
+    if not words:
+        return True  # nothing to check ("Yes.")
+    # Every number must be the article's: invented dates and figures are the worst lies.
+    if any(w not in numbers for w in words if w.isdigit()):
+        return False
+    found = sum(1 for w in words if w.isdigit() or _stem(w) in stems)
+    return found >= SUMMARY_WORD_SHARE * len(words)
+
+
+def unsupported_summary_sentences(summary: str, article_text: str) -> list[str]:
+    """The summary's sentences the article does not support; all of it if it is markup.
+
+    A sentence is supported when at least 60% of its content words (stopwords and words
+    under three letters aside, inflections folded) occur in the article and every number
+    in it does. A summary that is markup, or too short to say anything, is unsupported.
+    """
+    text = normalize_for_match(summary)
+    if _MARKUP.search(text) or len(_content_words(text)) < MIN_SUMMARY_WORDS:
+        return [text] if text else [""]
+    article_words = _content_words(normalize_for_match(article_text))
+    stems = {_stem(w) for w in article_words}
+    numbers = {w for w in article_words if w.isdigit()}
+    return [
+        sentence
+        for sentence in _SENTENCE_END.split(text)
+        if sentence and not _sentence_supported(sentence, stems, numbers)
+    ]
+
+
+def summary_supported(summary: str, article_text: str) -> bool:
+    """Whether every sentence of ``summary`` is supported by ``article_text``."""
+    return not unsupported_summary_sentences(summary, article_text)
+
+
+def item_count(brief: Brief) -> int:
+    """Points in the brief's four sections."""
+    return len(brief.participants) + len(brief.topics) + len(brief.tensions) + len(brief.next_steps)
+
+
+def hollow_reason(grounded: Brief, *, items_before: int) -> str | None:
+    """Why a grounded model brief must not be posted as it is, or None when it may.
+
+    A brief is hollow when verification removed most of the model's points (more than
+    half), left no point at all, or found the summary unsupported. The reason completes
+    "Written offline because …" and names the case.
+    """
+    dropped = grounded.meta.dropped_unverified
+    if grounded.meta.summary_supported is False:
+        return "the model's summary is not supported by the article"
+    if items_before and dropped * 2 > items_before:
+        return (
+            f"most of the model's points could not be verified against the article "
+            f"({dropped} of {items_before} dropped)"
+        )
+    if item_count(grounded) == 0:
+        return "the model found no point it could back with a quote from the article"
+    return None

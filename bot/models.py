@@ -91,6 +91,8 @@ class BriefMeta(BaseModel):
     language: str | None = None
     #: A plain note for the footer: what the engine could not read, or where it stopped.
     note: str | None = None
+    #: Whether every sentence of the summary is supported by the article (None: unchecked).
+    summary_supported: bool | None = None
 
 
 class Brief(BaseModel):

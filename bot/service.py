@@ -17,8 +17,8 @@ from bot import metrics
 from bot.access import check_budget
 from bot.config import Settings
 from bot.engines import Engine, EngineName, make_engine
-from bot.errors import BriefbotError, ModelError, QuotaError
-from bot.grounding import ground_brief
+from bot.errors import BriefbotError, ModelError, ModelOutputError, QuotaError
+from bot.grounding import ground_brief, hollow_reason, item_count
 from bot.ingest import load_article
 from bot.models import Article, Brief, Source
 from bot.store import Store, cache_key
@@ -149,8 +149,9 @@ class BriefService:
                 # Offline briefs cost no tokens, so only model briefs count against it.
                 await asyncio.to_thread(check_budget, self.settings, self.store, team)
             draft = await self.engine.brief(article, language=language)
-        except (ModelError, QuotaError) as exc:
-            if self.engine.name == "offline" or not self.settings.offline_fallback:
+        except (ModelError, QuotaError, ModelOutputError) as exc:
+            unusable_only = isinstance(exc, ModelOutputError) and not exc.fallback_reason
+            if unusable_only or self.engine.name == "offline" or not self.settings.offline_fallback:
                 metrics.record_brief(exc.code)
                 raise
             log.warning("falling back to the offline engine: %s", exc)
@@ -164,6 +165,11 @@ class BriefService:
         metrics.observe_stage("model", time.perf_counter() - started)
 
         brief = ground_brief(draft, article.text, keep_unverified=self.settings.keep_unverified)
+        if fallback_reason is None and self.engine.name != "offline":
+            hollow = hollow_reason(brief, items_before=item_count(draft))
+            if hollow is not None:
+                brief = await self._instead_of_hollow(brief, article, hollow)
+                fallback_reason = hollow
         brief.title = brief.title or article.title
         brief.url = brief.url or article.final_url or article.url
         m = brief.meta
@@ -190,6 +196,40 @@ class BriefService:
             calls=m.llm_calls, cost=m.cost_usd,
         )  # fmt: skip
         return BriefResult(brief=brief, article=article, cache_key=key)
+
+    async def _instead_of_hollow(self, hollow: Brief, article: Article, reason: str) -> Brief:
+        """The offline brief, labelled with why the model's brief was not used.
+
+        Never the husk: with the fallback off, the user is told the model's answer could not
+        be verified. The model's usage stays on the brief's meta: it was spent.
+        """
+        m = hollow.meta
+        log.warning(
+            "model brief not used: %s",
+            reason,
+            extra={"fallback_reason": reason, "dropped_unverified": m.dropped_unverified},
+        )
+        if not self.settings.offline_fallback:
+            metrics.record_brief(ModelOutputError.code)
+            raise ModelOutputError(
+                f"The model's answer could not be verified against the article: {reason}.",
+                hint="Try again, use a stronger BRIEFBOT_MODEL, or turn on "
+                "BRIEFBOT_OFFLINE_FALLBACK to get the offline brief instead.",
+            )
+        draft = await self._offline_engine().brief(article)
+        draft.meta.fallback_reason = reason
+        brief = ground_brief(draft, article.text, keep_unverified=self.settings.keep_unverified)
+        brief.meta = brief.meta.model_copy(
+            update={
+                "model": m.model,
+                "llm_calls": m.llm_calls,
+                "tokens_in": m.tokens_in,
+                "tokens_out": m.tokens_out,
+                "cost_usd": m.cost_usd,
+                "dropped_unverified": m.dropped_unverified,
+            }
+        )
+        return brief
 
     async def _record(
         self,

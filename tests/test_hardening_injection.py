@@ -189,12 +189,10 @@ async def test_a_model_that_obeys_the_page_still_posts_no_ping_no_foreign_link(
     # The brief keeps its own shape: the article's title in the header, Slack blocks only.
     header = next(b for b in reply["blocks"] if b["type"] == "header")
     assert header["text"]["text"].startswith(ARTICLE_TITLE[:40])
-    assert "Pay deal" in shown
-    if attack == "prompt":
-        # An item whose "evidence" is the system prompt is not in the article: dropped.
-        assert "My instructions" not in shown
-    if attack == "ping":
-        assert "channel" in shown  # neutralised to a plain word, not deleted silently
+    # A gist that obeys the page (pings, the prompt, a link, markup) is not supported by the
+    # article: the offline brief stands in, labelled, and the model's summary never posts.
+    assert "Written offline because the model's summary is not supported" in shown
+    assert "My instructions" not in shown and "HACKED" not in shown
 
 
 @pytest.mark.parametrize(

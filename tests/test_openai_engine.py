@@ -463,7 +463,8 @@ async def test_content_filter_twice_fails(
 async def test_cut_off_answer_is_repaired_shorter(
     server: FakeOpenAI, make_engine: Callable[..., OpenAIEngine]
 ) -> None:
-    server.enqueue(Reply.cut_off(DRAFT), DRAFT)
+    # Cut inside the summary: nothing to salvage, so the model is asked again.
+    server.enqueue(Reply(content='{"summary": "The mayor prom', finish_reason="length"), DRAFT)
     brief = await make_engine().brief(Article(text=ARTICLE))
     first, second = server.chat_requests
     assert "shorter" in repair_text(second)
@@ -471,6 +472,19 @@ async def test_cut_off_answer_is_repaired_shorter(
     assert brief.meta.llm_calls == 2  # both completions are billed
     assert brief.meta.tokens_in == first.prompt_tokens + second.prompt_tokens
     assert brief.meta.tokens_out == first.completion_tokens + second.completion_tokens
+
+
+async def test_cut_off_answer_keeps_its_complete_items_without_a_second_call(
+    server: FakeOpenAI, make_engine: Callable[..., OpenAIEngine]
+) -> None:
+    text = json.dumps(DRAFT)
+    cut = text.index('"evidence": "The City Council') + 20  # inside the second participant
+    server.enqueue(Reply(content=text[:cut], finish_reason="length"))
+    brief = await make_engine().brief(Article(text=ARTICLE))
+    assert len(server.chat_requests) == 1
+    assert brief.summary == DRAFT["summary"]
+    assert [p.name for p in brief.participants] == ["Maria Lopez"]
+    assert brief.topics == [] and brief.meta.llm_calls == 1
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import openai
 from pydantic import ValidationError
 
+from bot.engines.llm_salvage import salvage_draft
 from bot.engines.llm_schema import BriefDraft
 from bot.errors import ModelOutputError
 
@@ -25,6 +26,17 @@ class Usage:
     tokens_in: int = 0
     tokens_out: int = 0
     chunks: int = 1
+    #: Transport retries, and of those the ones after a timeout (a busy server's symptom).
+    retries: int = 0
+    timeout_retries: int = 0
+    #: Cut-off answers whose complete items were kept instead of asking again.
+    salvaged: int = 0
+
+    def note_retry(self, exc: BaseException | None) -> None:
+        """Count one transport retry (the retry layer calls this before it waits)."""
+        self.retries += 1
+        if isinstance(exc, openai.APITimeoutError):
+            self.timeout_retries += 1
 
     def add(self, usage: Any) -> None:
         """Add an SDK ``CompletionUsage`` (or anything with its two token fields)."""
@@ -48,10 +60,14 @@ class Unusable:
                 hint="Try another BRIEFBOT_MODEL, or the offline engine (BRIEFBOT_ENGINE=offline).",
             )
         if self.kind == "cut_off":
-            return ModelOutputError(
+            error = ModelOutputError(
                 "The model's answer was cut off before it finished, even when asked to be shorter.",
-                hint="Lower BRIEFBOT_CHUNK_TOKENS so each call reads less, or use a bigger model.",
+                hint="Raise BRIEFBOT_LLM_MAX_OUTPUT_TOKENS, or use a bigger model.",
             )
+            # A rambling model is a model problem, like an outage: with the offline fallback
+            # on, the user gets the labelled offline brief instead of an error.
+            error.fallback_reason = "the model's answer was cut off, even when asked again"
+            return error
         if self.kind == "filtered":
             return ModelOutputError(
                 "The provider's content filter blocked the model's answer.",
@@ -101,6 +117,11 @@ async def read_completion(raw: Any, usage: Usage, *, schema: type[Any] = BriefDr
             completion = await completion
     except openai.LengthFinishReasonError as exc:
         usage.add(exc.completion.usage)
+        choices = exc.completion.choices
+        salvaged = salvage_draft(choices[0].message.content if choices else None)
+        if salvaged is not None:
+            usage.salvaged += 1
+            return salvaged
         return Unusable("cut_off", "the answer hit the output token limit and was cut off")
     except openai.ContentFilterFinishReasonError:
         usage.add(_raw_usage(raw))

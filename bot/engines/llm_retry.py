@@ -151,9 +151,17 @@ def user_error(exc: openai.APIError, *, attempts: int, model: str, timeout: floa
 
 
 async def call_with_retries(
-    call: Callable[[], Awaitable[T]], *, policy: RetryPolicy, model: str, call_timeout: float
+    call: Callable[[], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    model: str,
+    call_timeout: float,
+    on_retry: Callable[[BaseException | None], None] | None = None,
 ) -> T:
-    """Run ``call``, retrying transient failures; raise a BriefbotError when it can't succeed."""
+    """Run ``call``, retrying transient failures; raise a BriefbotError when it can't succeed.
+
+    ``on_retry`` hears of each retry (with the failure) before its wait, for counting.
+    """
     attempts = 0
 
     async def attempt() -> T:
@@ -164,6 +172,8 @@ async def call_with_retries(
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None
         wait = state.next_action.sleep if state.next_action is not None else 0.0
+        if on_retry is not None:
+            on_retry(exc)
         log.warning(
             "model call failed (%s); retry %d in %.2f s",
             _describe(exc, call_timeout) if exc else "?",

@@ -23,7 +23,8 @@ from bot.config import ModelPrice, Settings
 from bot.engines.llm_output import Unusable, Usage, read_completion, short
 from bot.engines.llm_retry import RetryPolicy, call_with_retries
 from bot.engines.llm_schema import BriefDraft, dedupe_draft, draft_to_brief
-from bot.errors import BriefbotError, ConfigError, NoTextError
+from bot.engines.llm_server import shared_limiter
+from bot.errors import BriefbotError, ConfigError, ModelOutputError, NoTextError
 from bot.language import language_name
 from bot.models import Article, Brief, BriefMeta
 from bot.prompting import prompt_version, render_prompt
@@ -105,8 +106,6 @@ class OpenAIEngine:
         #: Backoff curve in seconds (first wait ~retry_base, doubling, at most retry_cap).
         self.retry_base = retry_base
         self.retry_cap = retry_cap
-        self._limiter: asyncio.Semaphore | None = None
-        self._limiter_loop: asyncio.AbstractEventLoop | None = None
 
     async def aclose(self) -> None:
         """Close the HTTP client if this engine built it."""
@@ -167,13 +166,28 @@ class OpenAIEngine:
         if chunks is None:
             return await self._call(whole, usage)
         usage.chunks = len(chunks)
-        partials = await run_all(
-            self._call(
+        answers = await run_all(
+            self._map_call(
                 self._map_messages(article, c.text, part=c.index + 1, parts=len(chunks)), usage
             )
             for c in chunks
         )
+        partials = [a for a in answers if isinstance(a, BriefDraft)]
+        if not partials:
+            raise next(a for a in answers if isinstance(a, ModelOutputError))
         return await self._reduce(article, partials, usage)
+
+    async def _map_call(self, messages: Messages, usage: Usage) -> BriefDraft | ModelOutputError:
+        """One chunk's partial brief; an unusable answer (after its repair) skips the chunk.
+
+        A weak model that rambles past the output cap on one chunk shouldn't cost the whole
+        document its brief; the reduce works from the chunks that answered.
+        """
+        try:
+            return await self._call(messages, usage)
+        except ModelOutputError as exc:
+            log.warning("skipping a chunk whose answer was unusable: %s", exc.message)
+            return exc
 
     async def _reduce(
         self, article: Article, partials: list[BriefDraft], usage: Usage
@@ -240,23 +254,34 @@ class OpenAIEngine:
             ),
             model=self.model,
             call_timeout=self.settings.llm_timeout,
+            on_retry=usage.note_retry,
         )
         return await read_completion(raw, usage)
 
     async def _request(self, messages: Messages) -> Any:
-        # The raw response keeps the HTTP body, so tokens of an unparsable answer still count.
-        async with self._semaphore():
+        # Admission first: the client's timeout starts when the request is sent, so time
+        # spent queued behind our own calls never counts against a call.
+        async with await self._limiter():
+            extra: dict[str, Any] = {}
+            if self.settings.llm_max_output_tokens:
+                extra["max_completion_tokens"] = self.settings.llm_max_output_tokens
+            # The raw response keeps the HTTP body, so tokens of an unparsable answer count.
             return await self.client.chat.completions.with_raw_response.parse(
-                model=self.model, messages=messages, response_format=BriefDraft
+                model=self.model, messages=messages, response_format=BriefDraft, **extra
             )
 
-    def _semaphore(self) -> asyncio.Semaphore:
-        """The engine-wide bound on calls in flight (one per event loop)."""
-        loop = asyncio.get_running_loop()
-        if self._limiter is None or self._limiter_loop is not loop:
-            self._limiter = asyncio.Semaphore(self.settings.llm_concurrency)
-            self._limiter_loop = loop
-        return self._limiter
+    async def _limiter(self) -> asyncio.Semaphore:
+        """The process-wide bound on calls in flight to this endpoint (see llm_server)."""
+        base_url = self.settings.openai_base_url or ""
+        key = self.settings.openai_api_key
+        return await shared_limiter(
+            str(self.client.base_url),
+            concurrency=self.settings.llm_concurrency,
+            slots_setting=self.settings.llm_server_slots,
+            api_key=key.get_secret_value().strip() if key else "",
+            # OpenAI's own API has no /props; any other server may (llama.cpp does).
+            probe=bool(base_url) and "api.openai.com" not in base_url,
+        )
 
     # --- prompts and budgets ----------------------------------------------------------
 
@@ -318,6 +343,9 @@ class OpenAIEngine:
             "tokens_in": usage.tokens_in,
             "tokens_out": usage.tokens_out,
             "cost_usd": round(self.cost(usage), 6),
+            "retries": usage.retries,
+            "timeout_retries": usage.timeout_retries,
+            "salvaged": usage.salvaged,
             "seconds": round(seconds, 3),
         }
         log.info(

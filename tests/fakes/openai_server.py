@@ -19,12 +19,17 @@ As a pytest fixture::
         with FakeOpenAI() as server:
             yield server
 
-Endpoints: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+Endpoints: ``POST /v1/chat/completions`` and ``GET /v1/models``; with ``slots=N``, also
+llama.cpp's ``GET /props`` (``total_slots``, ``n_ctx``), and at most N chat requests are
+served at once: the rest queue in the server, their client timeouts running, as they do
+in llama.cpp. ``max_active`` is the most served at once.
 
 Replies to chat requests come first from the queue (``enqueue``), then from the
-``responder`` (a callable given the request JSON), then from a default that returns a
-valid, empty brief. Each queued item is a :class:`Reply` or a mapping (sent as the
-message content, JSON-encoded). Faults are replies too:
+``responder`` (a callable given the request JSON), then from a default (:func:`echo_draft`)
+that briefs the fenced article with its own first sentence, as summary and as the quote of
+one topic: a grounded brief, so the bot posts it (an empty one would be hollow). Each
+queued item is a :class:`Reply` or a mapping (sent as the message content, JSON-encoded).
+Faults are replies too:
 
 - ``Reply.rate_limit(retry_after=1)``: 429 with a ``Retry-After`` header;
   ``Reply.quota()``: 429 ``insufficient_quota``;
@@ -51,6 +56,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -70,6 +76,34 @@ Responder = Callable[[dict[str, Any]], "Reply | Mapping[str, Any]"]
 def empty_draft(summary: str = "A short summary.") -> dict[str, Any]:
     """A minimal schema-valid brief draft."""
     return {"summary": summary, "participants": [], "topics": [], "tensions": [], "next_steps": []}
+
+
+_FENCED = re.compile(r"<article>\n(.*?)\n</article>", re.DOTALL)
+_PARTIALS = re.compile(r"<partial_briefs>\n(.*?)\n</partial_briefs>", re.DOTALL)
+_HEADER = ("Title:", "Site:", "Date:")
+
+
+def echo_draft(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A grounded draft from the request itself: the article's first sentence of six words
+    or more (at most 40) as the summary and one topic's quote; a reduce gets its first
+    partial back."""
+    messages = body.get("messages") or [{}]
+    text = _text(messages[-1])
+    partials = _PARTIALS.search(text)
+    if partials:
+        with contextlib.suppress(ValueError, IndexError, TypeError):
+            first = json.loads(partials.group(1))[0]
+            if isinstance(first, dict):
+                return first
+    fenced = _FENCED.search(text)
+    lines = fenced.group(1).splitlines() if fenced else []
+    body_lines = [line.strip() for line in lines if line.strip() and not line.startswith(_HEADER)]
+    if not body_lines:
+        return empty_draft()
+    sentences = [s for line in body_lines for s in line.split(". ")]
+    first = next((s for s in sentences if len(s.split()) >= 6), sentences[0])
+    sentence = " ".join(first.split()[:40])
+    return {**empty_draft(sentence), "topics": [{"name": "The story", "evidence": sentence}]}
 
 
 @dataclass(frozen=True)
@@ -200,8 +234,15 @@ class FakeOpenAI:
         responder: Responder | None = None,
         models: tuple[str, ...] = ("gpt-4o-mini", "gpt-4o"),
         api_key: str | None = None,
+        slots: int | None = None,
+        context: int = 8192,
     ) -> None:
         self.delay = delay
+        self.slots = slots
+        self.context = context
+        self._slot_gate: asyncio.Semaphore | None = None
+        self.active = 0
+        self.max_active = 0
         self.responder = responder
         self.models = models
         self.api_key = api_key
@@ -265,6 +306,9 @@ class FakeOpenAI:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/props", self._props)
+        if self.slots is not None:
+            self._slot_gate = asyncio.Semaphore(self.slots)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -342,6 +386,21 @@ class FakeOpenAI:
         record.status, record.finished = response.status, time.monotonic()
         return response
 
+    async def _props(self, request: web.Request) -> web.Response:
+        record = self._record(request, None)
+        if self.slots is None:  # OpenAI, vLLM and Ollama have no /props
+            response = web.json_response({"error": "not found"}, status=404)
+        else:
+            response = web.json_response(
+                {
+                    "default_generation_settings": {"n_ctx": self.context, "params": {}},
+                    "total_slots": self.slots,
+                    "model_alias": self.models[0],
+                }
+            )
+        record.status, record.finished = response.status, time.monotonic()
+        return response
+
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
         self.in_flight += 1  # handlers run on this server's one loop: no lock needed
@@ -358,9 +417,19 @@ class FakeOpenAI:
             if denied is not None:
                 record.status, record.kind = denied.status, "error"
                 return denied
-            reply = self._next_reply(body)
-            record.kind = reply.kind
-            return await self._answer(request, record, reply)
+            if self._slot_gate is None:
+                reply = self._next_reply(body)
+                record.kind = reply.kind
+                return await self._answer(request, record, reply)
+            async with self._slot_gate:  # one slot per request; the rest wait here
+                self.active += 1
+                self.max_active = max(self.max_active, self.active)
+                try:
+                    reply = self._next_reply(body)
+                    record.kind = reply.kind
+                    return await self._answer(request, record, reply)
+                finally:
+                    self.active -= 1
         finally:
             self.in_flight -= 1
             if record is not None:
@@ -372,7 +441,7 @@ class FakeOpenAI:
                 return self._queue.popleft()
         if self.responder is not None:
             return _as_reply(self.responder(body))
-        return Reply.brief(empty_draft())
+        return Reply.brief(echo_draft(body))
 
     async def _answer(
         self, request: web.Request, record: RecordedRequest, reply: Reply
@@ -436,4 +505,4 @@ def _as_reply(item: Reply | Mapping[str, Any]) -> Reply:
     return item if isinstance(item, Reply) else Reply.brief(item)
 
 
-__all__ = ["FakeOpenAI", "RecordedRequest", "Reply", "Responder", "empty_draft"]
+__all__ = ["FakeOpenAI", "RecordedRequest", "Reply", "Responder", "echo_draft", "empty_draft"]
