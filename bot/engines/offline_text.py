@@ -26,10 +26,10 @@ _DATELINE_CHARS = 80
 # give back characters; it is bounded by the window it is matched in (so a search from
 # every capital stays linear), and the other runs are possessive (issue 15).
 _DATELINE = re.compile(
-    r"(?:[A-Z][A-Z.'’ -]{2,%d}(?=[,\s(\-–—:])(?:,\s*+[A-Z][a-z]{2,8}\.?\s++\d{1,2})?"
+    rf"(?:[A-Z][A-Z.'’ -]{{2,{_DATELINE_CHARS - 1}}}(?=[,\s(\-–—:])"
+    r"(?:,\s*+[A-Z][a-z]{2,8}\.?\s++\d{1,2})?"
     r"(?:\s*+\((?:Reuters|AP|AFP|PTI|IANS|ANI|Bloomberg|dpa|Xinhua|UNI)\))?+|"
     r"\((?:Reuters|AP|AFP|PTI|IANS|ANI|Bloomberg|dpa|Xinhua|UNI)\))\s*+[-–—:]\s++(?=[A-Z“\"‘'])"
-    % (_DATELINE_CHARS - 1)
 )
 _URLISH = re.compile(r"^(?:https?://|www\.)\S*$|^[\w-]+(?:\.[\w-]+)+(?:/\S*)?$", re.I)
 
