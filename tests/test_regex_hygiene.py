@@ -238,34 +238,9 @@ def test_the_generator_catches_the_patterns_issue_15_found(
     assert took > BOUND
 
 
-# Patterns of the offline engine that this test found slow; that engine is being rewritten
-# (issue 15, finding 3) by its owner. Listed by name, so any other slow pattern fails, and
-# a fixed one shows as XPASS: drop its name here then.
-KNOWN_SLOW = {
-    "bot.engines.offline_names._ROLE_OWNER",
-    "bot.engines.offline_tensions._CLAIM",
-    "bot.engines.offline_tensions._CLAUSE_END",
-    "bot.engines.offline_tensions._CONTRAST",
-    "bot.engines.offline_tensions._DENIAL_BEFORE",
-    "bot.engines.offline_text._DATELINE",
-    "bot.engines.offline_text._LATIN_END",
-    "bot.engines.offline_topics._CUE_OBJECT",
-    "bot.engines.offline_topics._ITEM_TAIL",
-    "bot.engines.offline_topics._LIST_SUBJECT",
-    # bot/sanitize.py belongs to the output-hardening helper (issue 15, finding 9):
-    # "@" * 20,000 takes 15 s ((?<!\w) doesn't stop a start inside a run of "@").
-    "bot.sanitize._BARE_BROADCAST",
-}
-
-
 def _cases() -> list[Any]:
-    cases = []
-    for name, pattern in PATTERNS:
-        marks = []
-        if set(name.split()) & KNOWN_SLOW:
-            marks.append(pytest.mark.xfail(reason="offline engine rewrite owns it", strict=False))
-        cases.append(pytest.param(name, pattern, marks=marks, id=name.split()[0]))
-    return cases
+    # No pattern is excused: the offline engine's slow ones were made linear (issue 15).
+    return [pytest.param(name, pattern, id=name.split()[0]) for name, pattern in PATTERNS]
 
 
 @pytest.mark.parametrize(("name", "pattern"), _cases())

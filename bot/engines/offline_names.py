@@ -286,9 +286,13 @@ def look_back_role(doc: Doc, tokens: list[Token], i: int, sentence: Sentence) ->
 
 
 # "<organisation>, led by its <role> <Name>" / "<organisation> and its <role>" / "whose".
+# Linear (issue 15): possessive runs, a name of at most eight words of at most 41 characters
+# (so a search restarting at each capital does bounded work), and one whitespace run per gap.
 _ROLE_OWNER = re.compile(
-    r"(?:\b[Tt]he\s+(?P<noun>[a-z][\w\-]*)|(?P<name>[A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*)*))"
-    r"\s*,?\s+(?:(?P<its>(?:led|headed|chaired|run|fronted)\s+by\s+its|and\s+its)|whose)\s+$"
+    r"(?:\b[Tt]he\s++(?P<noun>[a-z][\w\-]*+)"
+    r"|(?P<name>[A-Z][\w&.\-]{0,40}+(?:\s++[A-Z][\w&.\-]{0,40}+){0,7}+))"
+    r"(?:\s*+,)?+\s++(?:(?P<its>(?:led|headed|chaired|run|fronted)\s++by\s++its|and\s++its)|whose)"
+    r"\s++$"
 )
 
 

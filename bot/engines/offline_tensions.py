@@ -31,10 +31,12 @@ MAX_TENSIONS = 8
 _THRESHOLD = 2.0
 _MAX_WORDS = 18
 
+# Linear (issue 15): a name is at most eight words of at most 41 characters, runs are
+# possessive, and the claim ends only after a non-space (one look per whitespace run).
 _CLAIM = re.compile(
-    r"(?P<owner>\b(?:his|her|their|its)|(?:\b[Tt]he\s+[\w\-]+|[A-Z][\w.\-]*(?:\s[A-Z][\w.\-]*)*)"
-    r"['’]s)\s+"
-    r"claims?\s+that\s+(?P<what>.+?)(?=\s+by\s+\w+ing\b|\s*[,;:–—(]|\s*\.?$)"
+    r"(?P<owner>\b(?:his|her|their|its)"
+    r"|(?:\b[Tt]he\s++[\w\-]++|[A-Z][\w.\-]{0,40}+(?:\s[A-Z][\w.\-]{0,40}+){0,7}+)['’]s)\s++"
+    r"claims?\s++that\s+(?P<what>.+?)(?<!\s)(?=\s++by\s++\w+ing\b|\s*+[,;:–—(]|\s*+\.?$)"
 )
 _DENY_VERBS = (
     r"refutes|refuted|refute|denies|denied|deny|disputes|disputed|dispute|rejects|rejected|"
@@ -45,8 +47,8 @@ _DENIAL_AFTER = re.compile(
     r"(?P<who>[A-Z][\w.\-]*(?:\s[A-Z][\w.\-]*)*)\s+(?:has\s+|have\s+)?"
     rf"(?P<verb>{_DENY_VERBS})\b"
 )
-_DENIAL_BEFORE = re.compile(
-    r"(?P<who>[A-Z][\w.\-]*(?:\s[A-Z][\w.\-]*)*)\s+(?:has\s+|have\s+)?"
+_DENIAL_BEFORE = re.compile(  # linear: a bounded name, as in _CLAIM
+    r"(?P<who>[A-Z][\w.\-]{0,40}+(?:\s[A-Z][\w.\-]{0,40}+){0,7}+)\s++(?:has\s++|have\s++)?"
     rf"(?P<verb>{_DENY_VERBS})\s+(?:(?:the|this|his|her|their|that|its)\s+)?"
     r"(?:[\w\-]+['’]s\s+)?claims?\b"
 )
@@ -61,8 +63,9 @@ _OFFER_RE = re.compile(rf"\b{_OFFER}\b", re.I)
 _DEMAND_RE = re.compile(rf"\b{_DEMAND}\b", re.I)
 # "the operators had offered 14 per cent, while the union is seeking 22 per cent": two
 # positions, in either order, joined by a contrast.
-_CONTRAST = re.compile(r",?\s+(?:while|whereas|but)\s+")
-_CLAUSE_END = re.compile(r"\s+and\s|\s*[,;:]|\.?$")
+# Whitespace runs are entered at their start only (``(?<!\s)``), so they're read once.
+_CONTRAST = re.compile(r",?(?<!\s)\s++(?:while|whereas|but)\s++")
+_CLAUSE_END = re.compile(r"(?<!\s)\s++and\s|(?:(?<!\s)\s++)?[,;:]|\.?$")
 _REPORTED = re.compile(
     r"^.*?\b(?:said|says|told\s+\w+|added|stated|argued|noted)\s+(?:that\s+)?", re.I
 )

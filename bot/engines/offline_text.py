@@ -22,10 +22,14 @@ _WRAP_MIN_CHARS = 35
 MAX_SENTENCE_CHARS = 1200
 _DATELINE_CHARS = 80
 # "BERLIN, Dec 13 (Reuters) - " or "NEW DELHI: " before a story's first sentence.
+# The place may end in spaces and dashes ("LONDON -- "), so it is the one run that can
+# give back characters; it is bounded by the window it is matched in (so a search from
+# every capital stays linear), and the other runs are possessive (issue 15).
 _DATELINE = re.compile(
-    r"(?:[A-Z][A-Z.'’ -]{2,}(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*"
-    r"(?:\((?:Reuters|AP|AFP|PTI|IANS|ANI|Bloomberg|dpa|Xinhua|UNI)\))?|"
-    r"\((?:Reuters|AP|AFP|PTI|IANS|ANI|Bloomberg|dpa|Xinhua|UNI)\))\s*[-–—:]\s+(?=[A-Z“\"‘'])"
+    rf"(?:[A-Z][A-Z.'’ -]{{2,{_DATELINE_CHARS - 1}}}(?=[,\s(\-–—:])"
+    r"(?:,\s*+[A-Z][a-z]{2,8}\.?\s++\d{1,2})?"
+    r"(?:\s*+\((?:Reuters|AP|AFP|PTI|IANS|ANI|Bloomberg|dpa|Xinhua|UNI)\))?+|"
+    r"\((?:Reuters|AP|AFP|PTI|IANS|ANI|Bloomberg|dpa|Xinhua|UNI)\))\s*+[-–—:]\s++(?=[A-Z“\"‘'])"
 )
 _URLISH = re.compile(r"^(?:https?://|www\.)\S*$|^[\w-]+(?:\.[\w-]+)+(?:/\S*)?$", re.I)
 

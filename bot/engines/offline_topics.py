@@ -20,7 +20,7 @@ _RULE_TOPICS = 4
 _MAX_TOPIC_WORDS = 5
 
 _LIST_SUBJECT = re.compile(
-    r"^(?P<list>.+?),?\s+(?:were|was|are|is|will be|would be)\s+(?:also\s+|all\s+)?"
+    r"^(?P<list>.+?),?(?<!\s)\s++(?:were|was|are|is|will be|would be)\s+(?:also\s+|all\s+)?"
     r"(?:discussed|on the agenda|covered|addressed|raised|reviewed|debated|among the|"
     r"(?:the\s+)?(?:main\s+|key\s+|chief\s+|top\s+|other\s+)?(?:selling points|features|"
     r"priorities|issues|topics|sticking points|focus|areas))",
@@ -35,7 +35,9 @@ _LIST_OBJECT = re.compile(
 )
 _CUE_OBJECT = re.compile(
     r"\b(?:tensions?|row|rift|dispute|disagreement|standoff|stand-off|differences)\s+"
-    r"(?:between\s+[^,;.]+?\s+)?(?:over|on|about)\s+(?P<np>[^,;:.–—“”\"()]+)",
+    # At most 100 characters between "between" and "over": each cue word reads a bounded
+    # window, and the phrase ends on a non-space so a whitespace run is read once.
+    r"(?:between\s++[^,;.]{0,99}?[^,;.\s]\s++)?(?:over|on|about)\s+(?P<np>[^,;:.–—“”\"()]+)",
     re.I,
 )
 _COMMITMENT = re.compile(
@@ -47,7 +49,9 @@ _ITEM_LEAD = re.compile(
     r"deepening|building)\s+",
     re.I,
 )
-_ITEM_TAIL = re.compile(r"\s+(?:and|or)\s+(?:more|others|so on)$|\s+(?:among others|etc\.?)$", re.I)
+_ITEM_TAIL = re.compile(  # a whitespace run is entered at its start only: linear
+    r"(?<!\s)\s++(?:and|or)\s++(?:more|others|so on)$|(?<!\s)\s++(?:among others|etc\.?)$", re.I
+)
 _VERBISH = re.compile(r"(?:ed|ing)$")
 # Adjective and adverb endings: never the head of a topic phrase.
 _MODIFIER = re.compile(r"(?:ical|ional|eral|ive|ous|ic|ful|less|ly|able|ible)$")
