@@ -146,3 +146,35 @@ def test_intent_and_deadlines_are_next_steps() -> None:
     )
     evidence = " ".join(s.evidence for s in brief.next_steps)
     assert "hopes to reach a deal" in evidence and "have until 1 March" in evidence
+
+
+def test_contractions_are_no_names() -> None:
+    brief = brief_of(
+        "I’m told the council will vote on the plan in May, said Nora Quist, a councillor. "
+        "We’re ready, Quist said. I’ve seen the figures, and I’m sure of them. "
+        "They’ll decide by Friday. I’m not worried."
+    )
+    names = [p.name for p in brief.participants]
+    assert "Nora Quist" in names
+    assert not any("’" in n for n in names), names
+
+
+def test_a_name_that_opens_a_sentence_keeps_its_first_word() -> None:
+    # "New" and "Home" are common words, but the article writes "New Harbor Gazette" and
+    # "Home Depot" mid-sentence too: at a sentence's start they are still part of the name.
+    brief = brief_of(
+        "Home Depot reported higher sales on Tuesday, the New Harbor Gazette wrote. "
+        "New Harbor Gazette editors said the chain gained customers. "
+        "Analysts said Home Depot expects a quieter winter."
+    )
+    names = [p.name for p in brief.participants]
+    assert "Home Depot" in names, names
+    assert "Harbor Gazette" not in names and "Depot" not in names, names
+
+
+def test_a_name_that_recurs_and_acts_is_an_organisation() -> None:
+    brief = brief_of(
+        "Investors sold Brightwater Mills on Monday. Brightwater Mills reported a loss "
+        "for the quarter, and analysts cut their targets."
+    )
+    assert "Brightwater Mills" in [p.name for p in brief.participants]

@@ -36,6 +36,7 @@ from bot.engines.offline_names import (
     gap_text,
     is_speaker,
     look_back_role,
+    name_pairs,
     name_span,
     runs,
     strip_common_lead,
@@ -101,6 +102,9 @@ class _Builder:
             for k, t in enumerate(s.tokens)
             if t.is_cap and (k == 0 or not s.tokens[k - 1].is_cap)
         )
+        self.name_pairs = name_pairs(doc)
+        #: Name-like runs that were neither a person nor typed: text -> (sentence, span, acts).
+        self.unclaimed: dict[str, list[tuple[Sentence, tuple[int, int], bool]]] = {}
 
     def add(self, kind: Kind, name: str, sentence: Sentence, span: tuple[int, int]) -> Entity:
         key = (kind, name.lower())
@@ -169,7 +173,7 @@ class _Builder:
     def scan_full_names(self, sentence: Sentence) -> None:
         tokens = sentence.tokens
         for i, j in runs(self.doc, tokens):
-            run = strip_common_lead(tokens[i:j], self.doc, sentence)
+            run = strip_common_lead(tokens[i:j], self.doc, sentence, name_pairs=self.name_pairs)
             if not run:
                 continue
             i = tokens.index(run[0])
@@ -203,7 +207,11 @@ class _Builder:
                 entity = self.add("country", country, sentence, (first.start, last.end))
                 # "The European Union is set to fine ...": a country acting, not a place.
                 entity.acting = entity.acting or (whole_country and acts(tokens, i, j, strong=True))
-            if is_org or countries or not valid_name(run, self.doc) or len(run) < 2:
+            if is_org or countries or len(run) < 2:
+                continue
+            if not valid_name(run, self.doc):
+                if self._brand_like(run):  # "Home Depot": common words, yet a name
+                    self._unclaimed(run, sentence, acts(tokens, i, j, strong=True))
                 continue
             role = appositive_role(self.doc, sentence, tokens, j) or look_back_role(
                 self.doc, tokens, i, sentence
@@ -219,6 +227,35 @@ class _Builder:
                 # alone elsewhere ("Matt Bevin ... Bevin said"): a person, not a place.
                 person = self.add("person", name_span(self.doc, run), sentence, span)
                 self.set_role(person, role, sentence)
+            else:
+                self._unclaimed(run, sentence, acts(tokens, i, j, strong=True))
+
+    def _unclaimed(self, run: list[Token], sentence: Sentence, acting: bool) -> None:
+        uses = self.unclaimed.setdefault(name_span(self.doc, run), [])
+        uses.append((sentence, (run[0].start, run[-1].end), acting))
+
+    def _brand_like(self, run: list[Token]) -> bool:
+        """Capitalised words, no title among them, and one that is no common word: "Home
+        Depot" may be a company; "Home Secretary" or "New Year" is not."""
+        if len(run) > 4 or any(t.lower in TITLES or not t.is_cap for t in run):
+            return False
+        return any(
+            t.lower not in NOT_NAME and t.lower not in self.doc.lower_vocab and t.norm.isalpha()
+            for t in run
+        )
+
+    def acting_names(self) -> None:
+        """ "Home Depot reported ... Home Depot sees": a name that is no person's, named
+        twice or more and acting once, is an organisation."""
+        people = {e.surname.lower() for e in self.entities.values() if e.kind == "person"}
+        for text, uses in self.unclaimed.items():
+            if len(uses) < 2 or not any(acting for _, _, acting in uses):
+                continue
+            if text.split()[-1].lower() in people:
+                continue  # "Joe Smith" once said, once not: a person's, found already
+            for sentence, span, acting in uses:
+                org = self.add("org", text, sentence, span)
+                org.acting = org.acting or acting
 
     def described_orgs(self) -> None:
         """Organisations named by their members: "the dockworkers' union" (or the same words
@@ -414,6 +451,7 @@ def find_cast(doc: Doc) -> Cast:
     builder = _Builder(doc)
     for sentence in doc.sentences:
         builder.scan_full_names(sentence)
+    builder.acting_names()
     builder.merge_short_names()
     builder.described_orgs()
     builder.recurring_names()

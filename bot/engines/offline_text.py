@@ -17,6 +17,8 @@ from bot.sentences import split_spans
 _TERMINAL_CHARS = ".!?…。！？।؟۔"
 _TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|\d+(?:[.,]\d+)+|[^\W_]+(?:['’\-+][^\W_]+)*")
 _POSSESSIVE = re.compile(r"['’]s?$")
+# "I’m", "We’re", "They’ll": a pronoun and a verb, never a name ("O’Brien" is one).
+_CONTRACTION = re.compile(r"['’](?:m|re|ll|ve|d|t)$", re.I)
 _WRAP_MIN_CHARS = 35
 #: Longer "sentences" are cut into pieces (see ``_pieces``).
 MAX_SENTENCE_CHARS = 1200
@@ -42,7 +44,7 @@ class Token:
         #: The word without a possessive ending ("Trump’s" -> "Trump").
         self.norm = (_POSSESSIVE.sub("", text) or text) if len(text) > 2 else text
         self.possessive = self.norm != text
-        self.is_cap = text[0].isupper()
+        self.is_cap = text[0].isupper() and _CONTRACTION.search(text) is None
         self.lower = self.norm.lower()
 
     def __repr__(self) -> str:
