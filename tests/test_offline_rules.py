@@ -178,3 +178,25 @@ def test_a_name_that_recurs_and_acts_is_an_organisation() -> None:
         "for the quarter, and analysts cut their targets."
     )
     assert "Brightwater Mills" in [p.name for p in brief.participants]
+
+
+def test_going_to_and_has_to_are_next_steps() -> None:
+    brief = brief_of(
+        "The river authority is going to rebuild the northern levee before the spring floods. "
+        "The county has to approve the budget for the levee first, an engineer said."
+    )
+    evidence = " ".join(s.evidence for s in brief.next_steps)
+    assert "going to rebuild the northern levee" in evidence, brief.next_steps
+    assert "has to approve the budget" in evidence, brief.next_steps
+
+
+def test_no_item_ends_on_a_pronoun_or_a_contraction() -> None:
+    brief = brief_of(
+        "Keep the spare batteries in a drawer so you don’t. The club will publish the results "
+        "of the vote so members can. The board pledged to review the fees that we."
+    )
+    texts = [s.action for s in brief.next_steps] + [t.description for t in brief.tensions]
+    assert texts, brief
+    for text in texts:
+        last = text.split()[-1].lower().strip(".,;:")
+        assert last not in {"don’t", "can", "we", "you", "so"}, text

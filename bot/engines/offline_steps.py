@@ -61,6 +61,9 @@ _STEP_CUES: list[tuple[re.Pattern[str], float, str]] = [
         "verb",
     ),
     (re.compile(r"\b(?:will|shall)\b(?!\s+not\b)", re.I), 1.5, "verb"),
+    # Future and obligation in other words: "is going to", "has to", "have got to".
+    (re.compile(r"\b(?:is|are|am|was|were)\s+going\s+to\b", re.I), 1.5, "verb"),
+    (re.compile(r"\b(?:has|have)\s+(?:got\s+)?to\b", re.I), 1.5, "verb"),
     # "Sentencing is scheduled for Feb. 14": an event with its date.
     (
         re.compile(
