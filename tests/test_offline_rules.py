@@ -200,3 +200,15 @@ def test_no_item_ends_on_a_pronoun_or_a_contraction() -> None:
     for text in texts:
         last = text.split()[-1].lower().strip(".,;:")
         assert last not in {"don’t", "can", "we", "you", "so"}, text
+
+
+def test_harsh_verbs_courts_and_shortfalls_are_tensions() -> None:
+    brief = brief_of(
+        "Mayor Ana Ruiz hammered council member Tom Vale over his housing plan on Monday. "
+        "A jury convicted Lee Park of fraud at the Harlow county court last week. "
+        "Revenue at Corvel Foods fell short of estimates as shares slumped, Corvel Foods said."
+    )
+    evidence = " ".join(t.evidence for t in brief.tensions)
+    assert "hammered council member Tom Vale" in evidence, brief.tensions
+    assert "convicted Lee Park of fraud" in evidence, brief.tensions
+    assert "fell short of estimates" in evidence, brief.tensions
