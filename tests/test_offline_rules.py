@@ -212,3 +212,13 @@ def test_harsh_verbs_courts_and_shortfalls_are_tensions() -> None:
     assert "hammered council member Tom Vale" in evidence, brief.tensions
     assert "convicted Lee Park of fraud" in evidence, brief.tensions
     assert "fell short of estimates" in evidence, brief.tensions
+
+
+def test_what_could_or_may_happen_is_a_next_step() -> None:
+    brief = brief_of(
+        "The Ostrava listing could raise up to 4 billion crowns for the rail group. "
+        "Minority holders may challenge the price at the commercial court, their lawyer said."
+    )
+    evidence = " ".join(s.evidence for s in brief.next_steps)
+    assert "could raise up to 4 billion crowns" in evidence, brief.next_steps
+    assert "may challenge the price" in evidence, brief.next_steps

@@ -86,7 +86,8 @@ _STEP_CUES: list[tuple[re.Pattern[str], float, str]] = [
     ),
     (re.compile(r"\b(?:is|are)\s+considering\b", re.I), 1.5, "clause"),
     (re.compile(r"\b(?:has|have)\s+until\b", re.I), 2.0, "clause"),
-    (re.compile(r"(?:\b[Mm]ight|\b[Cc]ould|\bmay)\b(?!\s+(?:not\b|\d))"), 0.5, "verb"),
+    # What may happen is ahead too: "the deal could raise $12bn", "an appeal may be filed".
+    (re.compile(r"(?:\b[Mm]ight|\b[Cc]ould|\bmay)\b(?!\s+(?:not\b|\d))"), 1.5, "verb"),
     (re.compile(r"\b(?:looking into|investigating|reviewing)\b", re.I), 1.5, "clause"),
     (re.compile(r"\bwould\b(?!\s+not\b)", re.I), 0.5, "verb"),
     (
