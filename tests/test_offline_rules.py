@@ -222,3 +222,13 @@ def test_what_could_or_may_happen_is_a_next_step() -> None:
     evidence = " ".join(s.evidence for s in brief.next_steps)
     assert "could raise up to 4 billion crowns" in evidence, brief.next_steps
     assert "may challenge the price" in evidence, brief.next_steps
+
+
+def test_a_role_in_front_of_an_organisation_is_not_its_name() -> None:
+    brief = brief_of(
+        "Dana Cole, the CEO of Harbor Media Group, said the papers would merge. "
+        "CEO of Harbor Media Group Dana Cole spoke in Boston. "
+        "The Former National Transit Board said it had no view. Cole said so again."
+    )
+    names = [p.name for p in brief.participants]
+    assert not any(n.startswith(("CEO", "Former")) for n in names), names

@@ -88,6 +88,26 @@ def _other_role(short: Entity, full: Entity) -> bool:
     return not words & {w.lower().strip(".,") for w in full.role.split()}
 
 
+_FORMER = frozenset(("former", "ex", "then", "erstwhile"))
+
+
+def _after_role(run: list[Token]) -> list[Token]:
+    """ "CEO of New Media Investment Group", "Founder of Ceres Robotics", "Former National
+    Security Council": a role in front of an organisation is someone's role, not part of
+    its name (the person's role is read from the same words elsewhere)."""
+    if not run or run[-1].lower not in ORG_WORDS:
+        return run  # a person's "Former President" stays whole
+    while len(run) > 1 and run[0].lower in _FORMER:
+        run = run[1:]
+    for k, token in enumerate(run[:4]):
+        if token.lower == "of":
+            head = run[:k]
+            if head and all(t.lower in TITLES or t.lower in ("and", "&") for t in head):
+                return run[k + 1 :] or run
+            break
+    return run
+
+
 class _Builder:
     def __init__(self, doc: Doc) -> None:
         self.doc = doc
@@ -174,6 +194,7 @@ class _Builder:
         tokens = sentence.tokens
         for i, j in runs(self.doc, tokens):
             run = strip_common_lead(tokens[i:j], self.doc, sentence, name_pairs=self.name_pairs)
+            run = _after_role(run)
             if not run:
                 continue
             i = tokens.index(run[0])
