@@ -232,3 +232,12 @@ def test_a_role_in_front_of_an_organisation_is_not_its_name() -> None:
     )
     names = [p.name for p in brief.participants]
     assert not any(n.startswith(("CEO", "Former")) for n in names), names
+
+
+def test_a_web_address_does_not_make_a_name_a_common_word() -> None:
+    brief = brief_of(
+        "Veltro said on Monday that it had opened a plant in Ghent. Analysts said "
+        "Veltro was growing fast. The plant makes parts for Veltro and others. "
+        "Customers asked Veltro for more. More at www.veltro.com or press@veltro.com."
+    )
+    assert "Veltro" in [p.name for p in brief.participants], brief.participants

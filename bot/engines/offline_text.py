@@ -264,9 +264,20 @@ def prepare(text: str, title: str | None) -> Doc:
             )
         )
     lower_vocab = frozenset(
-        t.norm for s in sentences for t in s.tokens if t.norm[:1].islower() and t.norm.isalpha()
+        t.norm
+        for s in sentences
+        for t in s.tokens
+        if t.norm[:1].islower() and t.norm.isalpha() and not _in_address(text, t)
     )
     return Doc(text=text, title=title, sentences=sentences, lower_vocab=lower_vocab)
+
+
+def _in_address(text: str, token: Token) -> bool:
+    """ "www.ascom.com", "press@acme.org": a name written in lower case inside an address
+    says nothing about the word being common."""
+    before = text[token.start - 1 : token.start]
+    after = text[token.end : token.end + 2]
+    return before in (".", "@", "/") or (after[:1] in (".", "@") and after[1:].isalnum())
 
 
 def content_words(sentence: Sentence) -> list[str]:
