@@ -241,3 +241,12 @@ def test_a_web_address_does_not_make_a_name_a_common_word() -> None:
         "Customers asked Veltro for more. More at www.veltro.com or press@veltro.com."
     )
     assert "Veltro" in [p.name for p in brief.participants], brief.participants
+
+
+def test_a_given_name_makes_a_person_named_once() -> None:
+    brief = brief_of(
+        "The panel of Catherine Whitlow, David Orsk and Will Penhale judged the final round "
+        "in Leeds on Sunday. The winner gets a trip to Oslo."
+    )
+    names = [p.name for p in brief.participants]
+    assert {"Catherine Whitlow", "David Orsk", "Will Penhale"} <= set(names), names

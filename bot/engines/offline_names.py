@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
+from bot.engines.offline_given_names import GIVEN_NAMES
 from bot.engines.offline_lexicon import (
     ACTION_VERBS,
     COUNTRIES,
@@ -143,6 +144,8 @@ def _name_like(token: Token, doc: Doc, *, last: bool) -> bool:
     low = word.lower()
     if len(word) == 1 and word.isupper() and not last:
         return True  # an initial ("A" in "Elizabeth A. Burton"), though "a" is a stopword
+    if not last and low in GIVEN_NAMES and word[:1].isupper():
+        return True  # "Will Moy": a given name, though "will" is a stopword
     if not word[:1].isupper() or low in NOT_NAME or low in COUNTRIES:
         return False
     if low in SUFFIXES:

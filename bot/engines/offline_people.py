@@ -14,6 +14,7 @@ from collections import Counter
 from itertools import pairwise
 
 from bot.engines.offline_cast import Cast, Entity, Kind, Mention
+from bot.engines.offline_given_names import GIVEN_NAMES
 from bot.engines.offline_lexicon import (
     COUNTRIES,
     COUNTRY_NAMES,
@@ -243,6 +244,7 @@ class _Builder:
                 or is_speaker(self.doc, tokens, i, j)
                 or aged(self.doc, tokens, j)
                 or (named_again and len(run) <= 3 and not countries_in(run))
+                or (run[0].lower in GIVEN_NAMES and len(run) <= 3)
             ):
                 # A role, a quote, an age ("Elizabeth A. Burton, 32,"), or the surname used
                 # alone elsewhere ("Matt Bevin ... Bevin said"): a person, not a place.
