@@ -250,3 +250,14 @@ def test_a_given_name_makes_a_person_named_once() -> None:
     )
     names = [p.name for p in brief.participants]
     assert {"Catherine Whitlow", "David Orsk", "Will Penhale"} <= set(names), names
+
+
+def test_a_shorter_form_of_one_organisation_is_that_organisation() -> None:
+    brief = brief_of(
+        "The Northern Rail Workers Union said on Monday that its members would strike. "
+        "Later the Rail Workers Union said talks had failed. The Northern Rail Workers "
+        "Union will meet the ministry on Friday."
+    )
+    names = [p.name for p in brief.participants]
+    assert "Northern Rail Workers Union" in names, names
+    assert "Rail Workers Union" not in names, names

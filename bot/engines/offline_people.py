@@ -365,6 +365,31 @@ class _Builder:
                     org = self.add("org", word, sentence, (token.start, token.end))
                     org.acting = org.acting or acting
 
+    def merge_org_forms(self) -> None:
+        """ "Communist Party" after "Chinese Communist Party": a shorter form of exactly one
+        longer organisation's name (its first or last words) is that organisation."""
+        orgs = [e for e in self.entities.values() if e.kind == "org" and " " in e.name]
+        # Every proper prefix and suffix of each name, so a long article stays linear.
+        forms: dict[tuple[str, ...], list[Entity]] = {}
+        for org in orgs:
+            words = tuple(org.name.lower().split())
+            for k in range(1, len(words)):
+                for form in {words[:k], words[-k:]}:
+                    forms.setdefault(form, []).append(org)
+        for short in sorted(orgs, key=lambda e: len(e.name)):
+            longer = {
+                id(e): e
+                for e in forms.get(tuple(short.name.lower().split()), [])
+                if ("org", e.name.lower()) in self.entities
+            }
+            if len(longer) != 1:
+                continue
+            (target,) = longer.values()
+            for mention in short.mentions:
+                self._move(mention, short, target)
+            target.acting = target.acting or short.acting
+            del self.entities[("org", short.name.lower())]
+
     def merge_short_names(self) -> None:
         """ "the Commission" is the "European Commission", and "President Trump" is "Donald
         Trump", when only one longer name ends that way."""
@@ -475,6 +500,7 @@ def find_cast(doc: Doc) -> Cast:
     for sentence in doc.sentences:
         builder.scan_full_names(sentence)
     builder.acting_names()
+    builder.merge_org_forms()
     builder.merge_short_names()
     builder.described_orgs()
     builder.recurring_names()
