@@ -261,3 +261,11 @@ def test_a_shorter_form_of_one_organisation_is_that_organisation() -> None:
     names = [p.name for p in brief.participants]
     assert "Northern Rail Workers Union" in names, names
     assert "Rail Workers Union" not in names, names
+
+
+def test_the_at_a_sentence_start_does_not_hide_a_name() -> None:
+    brief = brief_of(
+        "The Harriers spent Monday at the training ground. The Harriers and their rivals "
+        "play on Sunday. The Harriers lost twice in May. Coach Ben Ode praised the Harriers."
+    )
+    assert "Harriers" in [p.name for p in brief.participants], brief.participants

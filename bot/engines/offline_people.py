@@ -23,6 +23,7 @@ from bot.engines.offline_lexicon import (
     ORG_OPENERS,
     ORG_WORDS,
     ROLE_MODIFIERS,
+    STOPWORDS,
     TITLES,
 )
 from bot.engines.offline_names import (
@@ -322,7 +323,11 @@ class _Builder:
         """Whether tokens[k] touches another capitalised word (no punctuation between)."""
         gap = gap_text
         before = (
-            k > 0 and tokens[k - 1].is_cap and not gap(self.doc, tokens[k - 1], tokens[k]).strip()
+            k > 0
+            and tokens[k - 1].is_cap
+            and not gap(self.doc, tokens[k - 1], tokens[k]).strip()
+            # "The Steelers spent ...": a sentence's capitalised "The" is not part of a name.
+            and not (k == 1 and tokens[0].lower in STOPWORDS)
         )
         after = (
             k + 1 < len(tokens)
