@@ -44,6 +44,9 @@ HOSTILE = {
     "wrapped unpunctuated lines": "the dockworkers went on strike again today\n" * 1_200,
     "one line of conflict words": "the union will strike and avert a dispute over the ban " * 900,
     "dots": "." * 50_000 + "x",
+    # The second pass's cues and name rules at once: futures, contractions, name pairs.
+    "futures and names": "Home Depot is going to and has got to CEO of Acme Group I’m don’t could "
+    * 650,
 }
 
 

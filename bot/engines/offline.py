@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Bumped when the algorithm changes, so cached offline briefs are rebuilt.
-VERSION = "offline-3"
+VERSION = "offline-4"
 #: The default input cap (``BRIEFBOT_OFFLINE_MAX_CHARS``): about 100k tokens, ~2 s.
 DEFAULT_MAX_CHARS = 400_000
 SUMMARY_SENTENCES = 3

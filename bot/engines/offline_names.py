@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
+from bot.engines.offline_given_names import GIVEN_NAMES
 from bot.engines.offline_lexicon import (
     ACTION_VERBS,
     COUNTRIES,
@@ -143,6 +144,8 @@ def _name_like(token: Token, doc: Doc, *, last: bool) -> bool:
     low = word.lower()
     if len(word) == 1 and word.isupper() and not last:
         return True  # an initial ("A" in "Elizabeth A. Burton"), though "a" is a stopword
+    if not last and low in GIVEN_NAMES and word[:1].isupper():
+        return True  # "Will Moy": a given name, though "will" is a stopword
     if not word[:1].isupper() or low in NOT_NAME or low in COUNTRIES:
         return False
     if low in SUFFIXES:
@@ -185,27 +188,52 @@ def opens_org_name(run: list[Token]) -> bool:
     return len(cap) == len(run) and run[-1].lower in ORG_WORDS
 
 
-def strip_common_lead(run: list[Token], doc: Doc, sentence: Sentence) -> list[Token]:
+def strip_common_lead(
+    run: list[Token], doc: Doc, sentence: Sentence, *, name_pairs: frozenset[tuple[str, str]]
+) -> list[Token]:
     """Drop leading stopwords and a sentence-initial common word ("The", "Amid", "Trade"),
     but keep a word that opens a title ("Trade Minister X", "Competition Commissioner Y")
-    or an organisation's name ("Port Operators Association")."""
+    or an organisation's name ("Port Operators Association"), or that the article writes
+    before the next word mid-sentence too ("New York", "Home Depot": ``name_pairs``)."""
     if len(run) > 1 and all(t.norm.isupper() for t in run) and sum(len(t.norm) for t in run) > 8:
         return []  # "THE HOME DEPOT INC": a table or a shouted headline, not prose
-    while run and (
-        (run[0].lower in STOPWORDS and not (len(run[0].norm) > 1 and run[0].norm.isupper()))
-        or (
-            run[0].start == sentence.start
-            and (
-                run[0].lower in doc.lower_vocab
-                or run[0].lower in _DESCRIPTIVE_OPENERS
-                or (run[0].lower.endswith("ing") and len(run) > 1)  # "Following Assange"
+    while (
+        run
+        and not (
+            len(run) > 1
+            and run[0].lower not in _ARTICLES
+            and (run[0].norm, run[1].norm) in name_pairs
+        )
+        and (
+            (run[0].lower in STOPWORDS and not (len(run[0].norm) > 1 and run[0].norm.isupper()))
+            or (
+                run[0].start == sentence.start
+                and (
+                    run[0].lower in doc.lower_vocab
+                    or run[0].lower in _DESCRIPTIVE_OPENERS
+                    or (run[0].lower.endswith("ing") and len(run) > 1)  # "Following Assange"
+                )
+                and not (len(run) > 1 and run[1].lower in ROLEISH)
+                and not opens_org_name(run)
             )
-            and not (len(run) > 1 and run[1].lower in ROLEISH)
-            and not opens_org_name(run)
         )
     ):
         run = run[1:]
     return run
+
+
+_ARTICLES = wordset("the a an")
+
+
+def name_pairs(doc: Doc) -> frozenset[tuple[str, str]]:
+    """Pairs of capitalised words written together in mid-sentence: ("New", "York")."""
+    pairs = set()
+    for sentence in doc.sentences:
+        tokens = sentence.tokens
+        for a, b in pairwise(tokens[1:]):
+            if a.is_cap and b.is_cap and not a.possessive and not gap_text(doc, a, b).strip():
+                pairs.add((a.norm, b.norm))
+    return frozenset(pairs)
 
 
 def name_span(doc: Doc, tokens: list[Token]) -> str:

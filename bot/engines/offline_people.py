@@ -14,10 +14,9 @@ from collections import Counter
 from itertools import pairwise
 
 from bot.engines.offline_cast import Cast, Entity, Kind, Mention
+from bot.engines.offline_given_names import GIVEN_NAMES
 from bot.engines.offline_lexicon import (
-    COUNTRIES,
     COUNTRY_NAMES,
-    DESCRIBED_ORG_HEADS,
     HONORIFICS,
     ORG_OPENERS,
     ORG_WORDS,
@@ -36,6 +35,7 @@ from bot.engines.offline_names import (
     gap_text,
     is_speaker,
     look_back_role,
+    name_pairs,
     name_span,
     runs,
     strip_common_lead,
@@ -43,12 +43,10 @@ from bot.engines.offline_names import (
     text_of,
     valid_name,
 )
+from bot.engines.offline_orgs import OrgPasses
 from bot.engines.offline_text import Doc, Sentence, Token
 
 __all__ = ["Cast", "Entity", "Mention", "find_cast"]
-
-#: A one-word name used this often is a party of the story even without a verb of its own.
-_RECURRING = 4
 
 
 def _org_head(name: str) -> str:
@@ -87,7 +85,27 @@ def _other_role(short: Entity, full: Entity) -> bool:
     return not words & {w.lower().strip(".,") for w in full.role.split()}
 
 
-class _Builder:
+_FORMER = frozenset(("former", "ex", "then", "erstwhile"))
+
+
+def _after_role(run: list[Token]) -> list[Token]:
+    """ "CEO of New Media Investment Group", "Founder of Ceres Robotics", "Former National
+    Security Council": a role in front of an organisation is someone's role, not part of
+    its name (the person's role is read from the same words elsewhere)."""
+    if not run or run[-1].lower not in ORG_WORDS:
+        return run  # a person's "Former President" stays whole
+    while len(run) > 1 and run[0].lower in _FORMER:
+        run = run[1:]
+    for k, token in enumerate(run[:4]):
+        if token.lower == "of":
+            head = run[:k]
+            if head and all(t.lower in TITLES or t.lower in ("and", "&") for t in head):
+                return run[k + 1 :] or run
+            break
+    return run
+
+
+class _Builder(OrgPasses):
     def __init__(self, doc: Doc) -> None:
         self.doc = doc
         self.entities: dict[tuple[Kind, str], Entity] = {}
@@ -101,6 +119,9 @@ class _Builder:
             for k, t in enumerate(s.tokens)
             if t.is_cap and (k == 0 or not s.tokens[k - 1].is_cap)
         )
+        self.name_pairs = name_pairs(doc)
+        #: Name-like runs that were neither a person nor typed: text -> (sentence, span, acts).
+        self.unclaimed: dict[str, list[tuple[Sentence, tuple[int, int], bool]]] = {}
 
     def add(self, kind: Kind, name: str, sentence: Sentence, span: tuple[int, int]) -> Entity:
         key = (kind, name.lower())
@@ -169,7 +190,8 @@ class _Builder:
     def scan_full_names(self, sentence: Sentence) -> None:
         tokens = sentence.tokens
         for i, j in runs(self.doc, tokens):
-            run = strip_common_lead(tokens[i:j], self.doc, sentence)
+            run = strip_common_lead(tokens[i:j], self.doc, sentence, name_pairs=self.name_pairs)
+            run = _after_role(run)
             if not run:
                 continue
             i = tokens.index(run[0])
@@ -203,7 +225,11 @@ class _Builder:
                 entity = self.add("country", country, sentence, (first.start, last.end))
                 # "The European Union is set to fine ...": a country acting, not a place.
                 entity.acting = entity.acting or (whole_country and acts(tokens, i, j, strong=True))
-            if is_org or countries or not valid_name(run, self.doc) or len(run) < 2:
+            if is_org or countries or len(run) < 2:
+                continue
+            if not valid_name(run, self.doc):
+                if self._brand_like(run):  # "Home Depot": common words, yet a name
+                    self._unclaimed(run, sentence, acts(tokens, i, j, strong=True))
                 continue
             role = appositive_role(self.doc, sentence, tokens, j) or look_back_role(
                 self.doc, tokens, i, sentence
@@ -214,96 +240,28 @@ class _Builder:
                 or is_speaker(self.doc, tokens, i, j)
                 or aged(self.doc, tokens, j)
                 or (named_again and len(run) <= 3 and not countries_in(run))
+                or (run[0].lower in GIVEN_NAMES and len(run) <= 3)
             ):
                 # A role, a quote, an age ("Elizabeth A. Burton, 32,"), or the surname used
                 # alone elsewhere ("Matt Bevin ... Bevin said"): a person, not a place.
                 person = self.add("person", name_span(self.doc, run), sentence, span)
                 self.set_role(person, role, sentence)
+            else:
+                self._unclaimed(run, sentence, acts(tokens, i, j, strong=True))
 
-    def described_orgs(self) -> None:
-        """Organisations named by their members: "the dockworkers' union" (or the same words
-        as an organisation named elsewhere: "the port operators' association")."""
-        named = [e for e in self.entities.values() if e.kind == "org" and " " in e.name]
-        for sentence in self.doc.sentences:
-            tokens = sentence.tokens
-            for k in range(1, len(tokens) - 1):
-                member, head = tokens[k], tokens[k + 1]
-                # The tokenizer leaves a plural possessive's apostrophe in the gap.
-                gap = gap_text(self.doc, member, head).strip()
-                plural = member.lower.endswith("s") and gap in ("'", "’")
-                if not plural or member.is_cap or head.is_cap:
-                    continue
-                if head.lower not in DESCRIBED_ORG_HEADS:
-                    continue
-                after = tokens[k + 2] if k + 2 < len(tokens) else None
-                if after and after.is_cap and not gap_text(self.doc, head, after).strip():
-                    continue  # "the steelworkers' union IG Stahl": named by its name
-                first = k  # back over up to two modifiers to "the": "the port operators'"
-                while first > 0 and k - first < 2 and tokens[first - 1].lower != "the":
-                    if tokens[first - 1].is_cap:
-                        break
-                    first -= 1
-                if first == 0 or tokens[first - 1].lower != "the":
-                    continue
-                if any(
-                    gap_text(self.doc, a, b).strip() for a, b in pairwise(tokens[first - 1 : k + 1])
-                ):
-                    continue  # punctuation inside: not one noun phrase
-                words = {t.lower for t in tokens[first : k + 2]}
-                same = [e for e in named if words <= set(e.name.lower().split())]
-                span = (tokens[first].start, head.end)
-                if len(same) == 1:
-                    self.add("org", same[0].name, sentence, span)
-                elif not same:
-                    text = self.doc.text[span[0] : span[1]]
-                    self.add("org", text[:1].upper() + text[1:], sentence, span)
+    def _unclaimed(self, run: list[Token], sentence: Sentence, acting: bool) -> None:
+        uses = self.unclaimed.setdefault(name_span(self.doc, run), [])
+        uses.append((sentence, (run[0].start, run[-1].end), acting))
 
-    def _in_run(self, tokens: list[Token], k: int) -> bool:
-        """Whether tokens[k] touches another capitalised word (no punctuation between)."""
-        gap = gap_text
-        before = (
-            k > 0 and tokens[k - 1].is_cap and not gap(self.doc, tokens[k - 1], tokens[k]).strip()
+    def _brand_like(self, run: list[Token]) -> bool:
+        """Capitalised words, no title among them, and one that is no common word: "Home
+        Depot" may be a company; "Home Secretary" or "New Year" is not."""
+        if len(run) > 4 or any(t.lower in TITLES or not t.is_cap for t in run):
+            return False
+        return any(
+            t.lower not in NOT_NAME and t.lower not in self.doc.lower_vocab and t.norm.isalpha()
+            for t in run
         )
-        after = (
-            k + 1 < len(tokens)
-            and tokens[k + 1].is_cap
-            and not gap(self.doc, tokens[k], tokens[k + 1]).strip()
-        )
-        return before or after
-
-    def recurring_names(self) -> None:
-        """One-word names that keep coming back and act ("Apple said"): organisations."""
-        seen: dict[str, list[tuple[Sentence, Token, bool]]] = {}
-        for sentence in self.doc.sentences:
-            tokens = sentence.tokens
-            for k, token in enumerate(tokens):
-                if not token.is_cap:
-                    continue
-                low = token.lower
-                if low in NOT_NAME or low in COUNTRIES or low in self.doc.lower_vocab:
-                    continue
-                if self._in_run(tokens, k):
-                    continue  # part of a longer run: handled as a name or an organisation
-                acting = acts(tokens, k, k + 1, strong=True)
-                seen.setdefault(token.norm, []).append((sentence, token, acting))
-        # Words of names found so far; a one-word organisation found by its context
-        # ("press office Twitter") still gathers its other mentions here.
-        single = {e.name.lower() for e in self.entities.values() if e.kind == "org"}
-        known = {w.lower() for e in self.entities.values() for w in e.name.split()} - single
-        starts = {s.start for s in self.doc.sentences}
-        for word, uses in seen.items():
-            if word.lower() in known or len(word) < 2:
-                continue
-            if all(token.start in starts for _, token, _ in uses):
-                continue  # only ever a sentence opener: likely a common word
-            # Acting ("Twitter pledged"), or an acronym named twice ("NASA", "BART"); a word
-            # that merely recurs ("Stadia", "Medicaid") is as likely a product or a policy.
-            acronym = word.isupper() and 3 <= len(word) <= 5
-            acting = any(acting for _, _, acting in uses)
-            if (len(uses) >= 2 and (acronym or acting)) or len(uses) >= _RECURRING:
-                for sentence, token, acting in uses:
-                    org = self.add("org", word, sentence, (token.start, token.end))
-                    org.acting = org.acting or acting
 
     def merge_short_names(self) -> None:
         """ "the Commission" is the "European Commission", and "President Trump" is "Donald
@@ -414,6 +372,8 @@ def find_cast(doc: Doc) -> Cast:
     builder = _Builder(doc)
     for sentence in doc.sentences:
         builder.scan_full_names(sentence)
+    builder.acting_names()
+    builder.merge_org_forms()
     builder.merge_short_names()
     builder.described_orgs()
     builder.recurring_names()

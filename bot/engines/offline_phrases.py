@@ -24,7 +24,13 @@ _LEADING_JUNK = wordset("amid and or but so the a an also then however meanwhile
 _TRAILING_JUNK = wordset(
     "and or but of to for with by in on at from the a an as that which this its their his her "
     "they he she we"
+    # A clause cut short ("... so we don't", "... what they can"): no item ends so.
+    " it them him us me you your our my i so than if then not no never is are was were be "
+    "been has have had will would shall can could may might must do does did who what when "
+    "where why how while because about into also just only even there here"
 )
+# "don’t", "they’re", "we’ll": a contraction ends no item either.
+_CONTRACTED_END = re.compile(r"(?:n['’]t|['’](?:re|ll|ve|d|m))$")
 _REPORTING_WORDS = wordset("said says told added according stated announced")
 _OBJECT_WORDS = wordset("it them him her us me")
 _PRONOUNS = {"he": "person", "she": "person", "they": "plural", "we": "plural", "it": "thing"}
@@ -70,7 +76,10 @@ def tidy(text: str, *, keep_article: bool = False) -> str:
     lead = _LEADING_JUNK - {"the", "a", "an"} if keep_article else _LEADING_JUNK
     while words and words[0].lower().strip('“"') in lead:
         words = words[1:]
-    while words and words[-1].lower().strip(".,;:") in _TRAILING_JUNK:
+    while words and (
+        words[-1].lower().strip(".,;:") in _TRAILING_JUNK
+        or _CONTRACTED_END.search(words[-1].lower().strip(".,;:"))
+    ):
         words = words[:-1]
     out = " ".join(words).strip(" " + _BOUNDARY_CHARS + ".")
     return out[:1].upper() + out[1:] if out else ""

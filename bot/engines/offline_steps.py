@@ -61,6 +61,9 @@ _STEP_CUES: list[tuple[re.Pattern[str], float, str]] = [
         "verb",
     ),
     (re.compile(r"\b(?:will|shall)\b(?!\s+not\b)", re.I), 1.5, "verb"),
+    # Future and obligation in other words: "is going to", "has to", "have got to".
+    (re.compile(r"\b(?:is|are|am|was|were)\s+going\s+to\b", re.I), 1.5, "verb"),
+    (re.compile(r"\b(?:has|have)\s+(?:got\s+)?to\b", re.I), 1.5, "verb"),
     # "Sentencing is scheduled for Feb. 14": an event with its date.
     (
         re.compile(
@@ -83,7 +86,8 @@ _STEP_CUES: list[tuple[re.Pattern[str], float, str]] = [
     ),
     (re.compile(r"\b(?:is|are)\s+considering\b", re.I), 1.5, "clause"),
     (re.compile(r"\b(?:has|have)\s+until\b", re.I), 2.0, "clause"),
-    (re.compile(r"(?:\b[Mm]ight|\b[Cc]ould|\bmay)\b(?!\s+(?:not\b|\d))"), 0.5, "verb"),
+    # What may happen is ahead too: "the deal could raise $12bn", "an appeal may be filed".
+    (re.compile(r"(?:\b[Mm]ight|\b[Cc]ould|\bmay)\b(?!\s+(?:not\b|\d))"), 1.5, "verb"),
     (re.compile(r"\b(?:looking into|investigating|reviewing)\b", re.I), 1.5, "clause"),
     (re.compile(r"\bwould\b(?!\s+not\b)", re.I), 0.5, "verb"),
     (

@@ -17,6 +17,8 @@ from bot.sentences import split_spans
 _TERMINAL_CHARS = ".!?…。！？।؟۔"
 _TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|\d+(?:[.,]\d+)+|[^\W_]+(?:['’\-+][^\W_]+)*")
 _POSSESSIVE = re.compile(r"['’]s?$")
+# "I’m", "We’re", "They’ll": a pronoun and a verb, never a name ("O’Brien" is one).
+_CONTRACTION = re.compile(r"['’](?:m|re|ll|ve|d|t)$", re.I)
 _WRAP_MIN_CHARS = 35
 #: Longer "sentences" are cut into pieces (see ``_pieces``).
 MAX_SENTENCE_CHARS = 1200
@@ -46,7 +48,7 @@ class Token:
         #: The word without a possessive ending ("Trump’s" -> "Trump").
         self.norm = (_POSSESSIVE.sub("", text) or text) if len(text) > 2 else text
         self.possessive = self.norm != text
-        self.is_cap = text[0].isupper()
+        self.is_cap = text[0].isupper() and _CONTRACTION.search(text) is None
         self.lower = self.norm.lower()
 
     def __repr__(self) -> str:
@@ -266,9 +268,20 @@ def prepare(text: str, title: str | None) -> Doc:
             )
         )
     lower_vocab = frozenset(
-        t.norm for s in sentences for t in s.tokens if t.norm[:1].islower() and t.norm.isalpha()
+        t.norm
+        for s in sentences
+        for t in s.tokens
+        if t.norm[:1].islower() and t.norm.isalpha() and not _in_address(text, t)
     )
     return Doc(text=text, title=title, sentences=sentences, lower_vocab=lower_vocab)
+
+
+def _in_address(text: str, token: Token) -> bool:
+    """ "www.ascom.com", "press@acme.org": a name written in lower case inside an address
+    says nothing about the word being common."""
+    before = text[token.start - 1 : token.start]
+    after = text[token.end : token.end + 2]
+    return before in (".", "@", "/") or (after[:1] in (".", "@") and after[1:].isalnum())
 
 
 def content_words(sentence: Sentence) -> list[str]:

@@ -1,0 +1,158 @@
+"""Organisation passes of the cast builder: names that act, organisations named by their
+members, one-word names that recur, and shorter forms of one organisation's name.
+
+A mixin of ``offline_people._Builder`` (kept apart so each module stays readable); it reads
+the builder's entities and adds mentions through its ``add`` and ``_move``.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+from bot.engines.offline_cast import Entity, Kind, Mention
+from bot.engines.offline_lexicon import COUNTRIES, DESCRIBED_ORG_HEADS, STOPWORDS
+from bot.engines.offline_names import NOT_NAME, acts, gap_text
+from bot.engines.offline_text import Doc, Sentence, Token
+
+#: A one-word name used this often is a party of the story even without a verb of its own.
+_RECURRING = 4
+
+
+class OrgPasses:
+    doc: Doc
+    entities: dict[tuple[Kind, str], Entity]
+    #: Name-like runs that were neither a person nor typed: text -> (sentence, span, acts).
+    unclaimed: dict[str, list[tuple[Sentence, tuple[int, int], bool]]]
+
+    def add(self, kind: Kind, name: str, sentence: Sentence, span: tuple[int, int]) -> Entity:
+        raise NotImplementedError
+
+    def _move(self, mention: Mention, source: Entity, target: Entity) -> None:
+        raise NotImplementedError
+
+    def acting_names(self) -> None:
+        """ "Home Depot reported ... Home Depot sees": a name that is no person's, named
+        twice or more and acting once, is an organisation."""
+        people = {e.surname.lower() for e in self.entities.values() if e.kind == "person"}
+        for text, uses in self.unclaimed.items():
+            if len(uses) < 2 or not any(acting for _, _, acting in uses):
+                continue
+            if text.split()[-1].lower() in people:
+                continue  # "Joe Smith" once said, once not: a person's, found already
+            for sentence, span, acting in uses:
+                org = self.add("org", text, sentence, span)
+                org.acting = org.acting or acting
+
+    def described_orgs(self) -> None:
+        """Organisations named by their members: "the dockworkers' union" (or the same words
+        as an organisation named elsewhere: "the port operators' association")."""
+        named = [e for e in self.entities.values() if e.kind == "org" and " " in e.name]
+        for sentence in self.doc.sentences:
+            tokens = sentence.tokens
+            for k in range(1, len(tokens) - 1):
+                member, head = tokens[k], tokens[k + 1]
+                # The tokenizer leaves a plural possessive's apostrophe in the gap.
+                gap = gap_text(self.doc, member, head).strip()
+                plural = member.lower.endswith("s") and gap in ("'", "’")
+                if not plural or member.is_cap or head.is_cap:
+                    continue
+                if head.lower not in DESCRIBED_ORG_HEADS:
+                    continue
+                after = tokens[k + 2] if k + 2 < len(tokens) else None
+                if after and after.is_cap and not gap_text(self.doc, head, after).strip():
+                    continue  # "the steelworkers' union IG Stahl": named by its name
+                first = k  # back over up to two modifiers to "the": "the port operators'"
+                while first > 0 and k - first < 2 and tokens[first - 1].lower != "the":
+                    if tokens[first - 1].is_cap:
+                        break
+                    first -= 1
+                if first == 0 or tokens[first - 1].lower != "the":
+                    continue
+                if any(
+                    gap_text(self.doc, a, b).strip() for a, b in pairwise(tokens[first - 1 : k + 1])
+                ):
+                    continue  # punctuation inside: not one noun phrase
+                words = {t.lower for t in tokens[first : k + 2]}
+                same = [e for e in named if words <= set(e.name.lower().split())]
+                span = (tokens[first].start, head.end)
+                if len(same) == 1:
+                    self.add("org", same[0].name, sentence, span)
+                elif not same:
+                    text = self.doc.text[span[0] : span[1]]
+                    self.add("org", text[:1].upper() + text[1:], sentence, span)
+
+    def _in_run(self, tokens: list[Token], k: int) -> bool:
+        """Whether tokens[k] touches another capitalised word (no punctuation between)."""
+        gap = gap_text
+        before = (
+            k > 0
+            and tokens[k - 1].is_cap
+            and not gap(self.doc, tokens[k - 1], tokens[k]).strip()
+            # "The Steelers spent ...": a sentence's capitalised "The" is not part of a name.
+            and not (k == 1 and tokens[0].lower in STOPWORDS)
+        )
+        after = (
+            k + 1 < len(tokens)
+            and tokens[k + 1].is_cap
+            and not gap(self.doc, tokens[k], tokens[k + 1]).strip()
+        )
+        return before or after
+
+    def recurring_names(self) -> None:
+        """One-word names that keep coming back and act ("Apple said"): organisations."""
+        seen: dict[str, list[tuple[Sentence, Token, bool]]] = {}
+        for sentence in self.doc.sentences:
+            tokens = sentence.tokens
+            for k, token in enumerate(tokens):
+                if not token.is_cap:
+                    continue
+                low = token.lower
+                if low in NOT_NAME or low in COUNTRIES or low in self.doc.lower_vocab:
+                    continue
+                if self._in_run(tokens, k):
+                    continue  # part of a longer run: handled as a name or an organisation
+                acting = acts(tokens, k, k + 1, strong=True)
+                seen.setdefault(token.norm, []).append((sentence, token, acting))
+        # Words of names found so far; a one-word organisation found by its context
+        # ("press office Twitter") still gathers its other mentions here.
+        single = {e.name.lower() for e in self.entities.values() if e.kind == "org"}
+        known = {w.lower() for e in self.entities.values() for w in e.name.split()} - single
+        starts = {s.start for s in self.doc.sentences}
+        for word, uses in seen.items():
+            if word.lower() in known or len(word) < 2:
+                continue
+            if all(token.start in starts for _, token, _ in uses):
+                continue  # only ever a sentence opener: likely a common word
+            # Acting ("Twitter pledged"), or an acronym named twice ("NASA", "BART"); a word
+            # that merely recurs ("Stadia", "Medicaid") is as likely a product or a policy.
+            acronym = word.isupper() and 3 <= len(word) <= 5
+            acting = any(acting for _, _, acting in uses)
+            if (len(uses) >= 2 and (acronym or acting)) or len(uses) >= _RECURRING:
+                for sentence, token, acting in uses:
+                    org = self.add("org", word, sentence, (token.start, token.end))
+                    org.acting = org.acting or acting
+
+    def merge_org_forms(self) -> None:
+        """ "Communist Party" after "Chinese Communist Party": a shorter form of exactly one
+        longer organisation's name (its first or last words) is that organisation."""
+        orgs = [e for e in self.entities.values() if e.kind == "org" and " " in e.name]
+        # Every proper prefix and suffix of each name, so a long article stays linear.
+        forms: dict[tuple[str, ...], list[Entity]] = {}
+        for org in orgs:
+            words = tuple(org.name.lower().split())
+            for k in range(1, len(words)):
+                for form in {words[:k], words[-k:]}:
+                    forms.setdefault(form, []).append(org)
+        for short in sorted(orgs, key=lambda e: len(e.name)):
+            longer = {
+                id(e): e
+                for e in forms.get(tuple(short.name.lower().split()), [])
+                if ("org", e.name.lower()) in self.entities
+            }
+            if len(longer) != 1:
+                continue
+            (target,) = longer.values()
+            for mention in short.mentions:
+                self._move(mention, short, target)
+            target.acting = target.acting or short.acting
+            del self.entities[("org", short.name.lower())]
