@@ -141,13 +141,14 @@ def _progress(quiet: bool) -> Any:
     return say
 
 
-def _setup_logging(settings: Settings, *, debug: bool, command: str) -> None:
+def _setup_logging(settings: Settings, *, debug: bool, quiet: bool, command: str) -> None:
     from bot.logs import setup_logging
 
     level = logging.DEBUG if debug else getattr(logging, settings.log_level)
     if command != "serve" and not debug:
-        # One-shot commands print results; their logs stay quiet unless asked for.
-        level = max(level, logging.WARNING)
+        # One-shot commands print results; their logs stay quiet unless asked for, and
+        # -q leaves only errors (warnings such as private networks or a parser's are noise).
+        level = max(level, logging.ERROR if quiet else logging.WARNING)
     secrets = [
         s.get_secret_value()
         for s in (
@@ -166,7 +167,10 @@ def _read_stdin_if_needed(sources: Sequence[str]) -> str | None:
         return None
     if sys.stdin is None or sys.stdin.isatty():
         raise InputError("'-' reads the article from stdin, but nothing was piped in.")
-    return sys.stdin.read()
+    from bot.ingest.sources import decode_stdin
+
+    buffer = getattr(sys.stdin, "buffer", None)
+    return decode_stdin(buffer.read()) if buffer is not None else sys.stdin.read()
 
 
 def _parse_each(args: Sequence[str]) -> tuple[list[Any], int]:
@@ -241,7 +245,7 @@ async def _brief(args: argparse.Namespace, settings: Settings) -> int:
 
     sources, failures = _parse_each(args.sources)
     progress = _progress(args.quiet)
-    briefs: list[Any] = []
+    briefs: list[Any] = []  # --format json: each brief; --format slack: each one's messages
     with Store.open(settings.database_url) as store:
         service = BriefService(settings, store=store, engine_name=args.engine)
         for source in sources:
@@ -261,7 +265,11 @@ async def _brief(args: argparse.Namespace, settings: Settings) -> int:
                 print(render_mrkdwn(brief, template_dir=settings.template_dir), end="\n\n")
             else:
                 print(render_markdown(brief, template_dir=settings.template_dir), end="\n\n")
-    if briefs:
+    if args.format == "json":
+        # One shape whatever the number of sources (a stable interface since 0.1):
+        # {"briefs": [brief, ...]}, empty when every source failed.
+        print(json.dumps({"briefs": briefs}, indent=2, ensure_ascii=False))
+    elif briefs:
         print(json.dumps(briefs[0] if len(briefs) == 1 else briefs, indent=2, ensure_ascii=False))
     return EXIT_ERROR if failures else 0
 
@@ -303,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "model", None):
             overrides["model"] = args.model
         settings = load_settings(**overrides)
-        _setup_logging(settings, debug=args.debug, command=args.command)
+        _setup_logging(settings, debug=args.debug, quiet=args.quiet, command=args.command)
         if settings.allow_private_networks:
             log.warning(
                 "BRIEFBOT_ALLOW_PRIVATE_NETWORKS is on: links to private and local "

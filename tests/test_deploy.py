@@ -455,7 +455,7 @@ def test_dockerfile_install_steps_work_in_a_fresh_virtualenv(tmp_path: Path) -> 
     article.write_text((ROOT / "tests" / "fixtures" / "port_strike.txt").read_text())
     briefed = sh(f"briefbot -q brief {article} --engine offline --format json")
     assert briefed.returncode == 0, briefed.stderr
-    assert json.loads(briefed.stdout)["summary"]
+    assert json.loads(briefed.stdout)["briefs"][0]["summary"]
     doctor = sh("briefbot doctor")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert re.search(

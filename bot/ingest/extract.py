@@ -18,7 +18,7 @@ from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
 from bot.errors import UnsupportedContentError
 from bot.ingest.clean import clean_pasted_text
-from bot.ingest.decode import Kind, classify, decode_text
+from bot.ingest.decode import Kind, classify, decode_text, looks_binary, undecodable
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +183,14 @@ def extract_plain(text: str, *, kind: Kind = "text") -> Extracted:
     return Extracted(text=clean, kind=kind, title=headline(clean))
 
 
+def _binary(name: str) -> UnsupportedContentError:
+    what = name or "That document"
+    return UnsupportedContentError(
+        f"{what} holds binary data, not text Briefbot can read.",
+        hint="Use an .html, .txt, .md or .pdf file, or paste the article text.",
+    )
+
+
 def extract_document(
     body: bytes,
     *,
@@ -195,7 +203,11 @@ def extract_document(
     kind = classify(content_type, body, name=name or (urlsplit(url).path if url else ""))
     if kind == "pdf":
         return extract_pdf(body, name=f"The PDF {name}" if name else "That PDF")
+    if kind != "html" and looks_binary(body):
+        raise _binary(name)
     text = decode_text(body, charset, markup=kind == "html")
+    if undecodable(text):
+        raise _binary(name)
     if kind == "html":
         return extract_html(text, url)
     return extract_plain(text, kind=kind)

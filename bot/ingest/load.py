@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from bot.config import Settings
 from bot.errors import InputError, NoTextError, TooLargeError
-from bot.ingest.extract import Extracted, extract_document, extract_plain
+from bot.ingest.decode import sniff
+from bot.ingest.extract import Extracted, extract_document, extract_html, extract_plain
 from bot.ingest.fetch import fetch
 from bot.ingest.guard import Network
 from bot.models import Article, Source
@@ -112,7 +113,12 @@ async def _from_file(
 
 
 def _from_text(source: Source) -> Article:
-    doc = extract_plain(source.value)
+    # Piped or pasted HTML is a page, as it would be from a file: read it as one, or its
+    # markup becomes the title and its JSON-LD types become "participants".
+    if sniff(source.value[:4096].encode("utf-8", "replace")) == "html":
+        doc = extract_html(source.value)
+    else:
+        doc = extract_plain(source.value)
     words = word_count(doc.text)
     if words == 0:
         raise InputError("There's no text to brief.", hint="Paste the article text or a link.")
