@@ -75,11 +75,20 @@ class BriefService:
         return str(getattr(self.engine, "version", "1"))
 
     def key_for(self, article: Article) -> str:
+        # The link asked for comes first: it is known before any fetch (so a repeat costs
+        # no fetch), and a page's own canonical link is page data that could otherwise
+        # point its brief at another article's cache entry.
+        return self._key(
+            url=article.url or article.final_url or article.canonical_url,
+            content_hash=article.content_hash,
+        )
+
+    def _key(self, *, url: str | None, content_hash: str) -> str:
         from bot.render import template_version
 
         return cache_key(
-            url=article.canonical_url or article.final_url or article.url,
-            content_hash=article.content_hash,
+            url=url,
+            content_hash=content_hash,
             engine=self.engine.name,
             model=self.settings.model if self.engine.name == "openai" else None,
             prompt_version=self._version(),
@@ -96,6 +105,10 @@ class BriefService:
         progress: Progress | None = None,
     ) -> BriefResult:
         """Read the source and brief it; BriefbotError subclasses carry user-safe messages."""
+        if use_cache and source.kind == "url":
+            hit = await self._cached_link(source, team=team, channel=channel)
+            if hit is not None:
+                return hit
         timer = metrics.LoadTimer(progress)
         try:
             article = await load_article(source, self.settings, progress=timer.progress)
@@ -106,6 +119,26 @@ class BriefService:
         return await self.brief_article(
             article, use_cache=use_cache, team=team, channel=channel, progress=progress
         )
+
+    async def _cached_link(
+        self, source: Source, *, team: str | None, channel: str | None
+    ) -> BriefResult | None:
+        """A link briefed before, answered from the cache without fetching it again."""
+        if self.store is None:
+            return None
+        key = self._key(url=source.value, content_hash="")
+        cached = await asyncio.to_thread(self.store.get_brief, key)
+        text = await asyncio.to_thread(self.store.cached_article_text, key) if cached else None
+        if cached is None or not text:
+            return None  # also rows from before article text was kept: fetch as usual
+        article = Article(
+            url=source.value, final_url=cached.url, title=cached.title, text=text,
+            source_kind="url", content_type="text/html",
+        )  # fmt: skip
+        log.info("brief cache hit before fetching", extra={"cache_key": key})
+        await self._record(key, cached, article, team=team, channel=channel)
+        metrics.record_brief("cached")
+        return BriefResult(brief=cached, article=article, cache_key=key)
 
     async def brief_article(
         self,
