@@ -19,6 +19,7 @@ from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 from bot.errors import UnsupportedContentError
 from bot.ingest.clean import clean_pasted_text
 from bot.ingest.decode import Kind, classify, decode_text, looks_binary, undecodable
+from bot.ingest.metadata import better_title, clean_author, clean_site
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +100,15 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
     if canonical is None or canonical == url:
         match = _CANONICAL.search(html[:200_000])
         canonical = _http_url(match.group(1), url) if match else canonical
+    site = clean_site(_str(doc.sitename)) if doc else None
+    title = _str(doc.title) if doc else None
     return Extracted(
         text=text,
         kind="html",
-        title=_str(doc.title) if doc else None,
-        author=_str(doc.author) if doc else None,
+        title=better_title(title, site, headline(text)),
+        author=clean_author(_str(doc.author)) if doc else None,
         date=_str(doc.date) if doc else None,
-        site=_str(doc.sitename) if doc else None,
+        site=site,
         canonical_url=canonical,
     )
 
@@ -161,6 +164,11 @@ def extract_pdf(body: bytes, *, name: str = "That PDF") -> Extracted:
     )
 
 
+def _caseless(ch: str) -> bool:
+    """A letter of a script without capitals (Korean, Chinese, Arabic...): any may open a title."""
+    return ch.isalpha() and ch.lower() == ch.upper()
+
+
 def headline(text: str) -> str | None:
     """The first line, when it reads like a headline rather than a sentence of the body."""
     first, _, rest = text.strip().partition("\n")
@@ -171,7 +179,8 @@ def headline(text: str) -> str | None:
         or len(first) > _HEADLINE_MAX_CHARS
         or len(first.split()) > _HEADLINE_MAX_WORDS
         or first[-1] in ".,;:"
-        or not (first[0].isupper() or first[0].isdigit() or first[0] in "\"“‘'")
+        or not (first[0].isupper() or first[0].isdigit() or first[0] in "\"“‘'"
+                or _caseless(first[0]))
     ):
         return None
     return first

@@ -15,6 +15,7 @@ from bot.ingest.decode import sniff
 from bot.ingest.extract import Extracted, extract_document, extract_html, extract_plain
 from bot.ingest.fetch import fetch
 from bot.ingest.guard import Network
+from bot.ingest.metadata import site_from_host
 from bot.models import Article, Source
 
 #: Fewer words than this is not an article we can brief.
@@ -44,10 +45,7 @@ _MEDIA_TYPES = {"html": "text/html", "pdf": "application/pdf", "text": "text/pla
 
 
 def _site_from(url: str | None) -> str | None:
-    host = urlsplit(url).hostname if url else None
-    if not host:
-        return None
-    return host.removeprefix("www.")
+    return site_from_host(urlsplit(url).hostname if url else None)
 
 
 def _say(progress: Callable[[str], None] | None, message: str) -> None:
@@ -61,7 +59,8 @@ async def _from_url(
     progress: Callable[[str], None] | None,
     network: Network | None,
 ) -> Article:
-    _say(progress, f"Fetching {_site_from(source.value) or source.value}…")
+    host = urlsplit(source.value).hostname or source.value
+    _say(progress, f"Fetching {host.removeprefix('www.')}…")
     fetched = await fetch(source.value, settings, network=network)
     _say(progress, "Reading the article…")
     doc = await asyncio.to_thread(
