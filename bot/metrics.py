@@ -25,8 +25,6 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
-from aiohttp import TraceRequestEndParams, web
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -40,7 +38,12 @@ from bot import __version__
 from bot.errors import ConfigError
 
 if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp import TraceRequestEndParams, web
     from slack_sdk.web.async_client import AsyncWebClient
+
+# aiohttp is imported inside the functions that serve or trace: the CLI records metrics
+# too, and shouldn't pay a tenth of a second for a web server it never starts.
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +197,7 @@ def slack_trace_config() -> aiohttp.TraceConfig:
     Pass it to the aiohttp session the Slack client uses:
     ``aiohttp.ClientSession(trace_configs=[metrics.slack_trace_config()])``.
     """
+    import aiohttp
 
     async def start(
         session: aiohttp.ClientSession,
@@ -282,6 +286,7 @@ def readiness(**checks: Callable[[], Awaitable[bool]]) -> Readiness:
 
 def add_health_routes(app: web.Application, *, ready: Readiness) -> None:
     """Add GET /healthz (liveness), /readyz (``ready`` checks) and /metrics to ``app``."""
+    from aiohttp import web
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -321,6 +326,8 @@ async def start_metrics_server(
     ``port=0`` picks a free port (``runner.addresses[0][1]``). Call ``await
     runner.cleanup()`` to stop it.
     """
+    from aiohttp import web
+
     app = web.Application()
     add_health_routes(app, ready=ready or _always_ready)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)

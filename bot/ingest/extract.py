@@ -10,16 +10,19 @@ import io
 import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
-
-import pypdf
-import trafilatura
-from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
 from bot.errors import UnsupportedContentError
 from bot.ingest.clean import clean_pasted_text
 from bot.ingest.decode import Kind, classify, decode_text, looks_binary, undecodable
 from bot.ingest.metadata import better_title, clean_author, clean_site
+
+if TYPE_CHECKING:
+    import trafilatura
+
+# trafilatura (with lxml and justext) and pypdf are imported where they are used: plain
+# text, the CLI's commonest input, then starts without paying a quarter second for them.
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,8 @@ def _http_url(url: str | None, base: str | None) -> str | None:
 def _bare_extraction(
     html: str, url: str | None, *, recall: bool
 ) -> trafilatura.settings.Document | None:
+    import trafilatura
+
     result = trafilatura.bare_extraction(
         html,
         url=url,
@@ -130,6 +135,9 @@ def _reflow(page: str) -> str:
 
 def extract_pdf(body: bytes, *, name: str = "That PDF") -> Extracted:
     """Text of each page and the document info of a PDF."""
+    import pypdf
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+
     try:
         reader = pypdf.PdfReader(io.BytesIO(body))
         if reader.is_encrypted and not reader.decrypt(""):

@@ -7,16 +7,18 @@ import mimetypes
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.config import Settings
 from bot.errors import InputError, NoTextError, TooLargeError
 from bot.ingest.decode import sniff
 from bot.ingest.extract import Extracted, extract_document, extract_html, extract_plain
-from bot.ingest.fetch import fetch
-from bot.ingest.guard import Network
 from bot.ingest.metadata import site_from_host
 from bot.models import Article, Source
+
+if TYPE_CHECKING:
+    from bot.ingest.guard import Network
 
 #: Fewer words than this is not an article we can brief.
 MIN_WORDS = 40
@@ -61,6 +63,8 @@ async def _from_url(
 ) -> Article:
     host = urlsplit(source.value).hostname or source.value
     _say(progress, f"Fetching {host.removeprefix('www.')}…")
+    from bot.ingest.fetch import fetch  # httpx and the guard: only links need them
+
     fetched = await fetch(source.value, settings, network=network)
     _say(progress, "Reading the article…")
     doc = await asyncio.to_thread(
