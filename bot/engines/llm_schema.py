@@ -110,6 +110,47 @@ def dedupe_draft(draft: BriefDraft) -> BriefDraft:
     )
 
 
+def trim_partials(partials: list[BriefDraft]) -> list[BriefDraft]:
+    """Partial briefs for a reduce call, with each item given once.
+
+    Overlapping chunks make neighbouring partials repeat the same people and topics. An
+    item keeps its first partial's place and evidence (with every distinct role); later
+    repeats go. The merge would drop them anyway (``dedupe_draft``), so the reduce call
+    reads fewer tokens and loses no item and no evidence it would have kept.
+    """
+    people: dict[str, ParticipantDraft] = {}
+    seen: set[tuple[str, str]] = set()
+    trimmed: list[BriefDraft] = []
+    for partial in partials:
+        participants = []
+        for p in partial.participants:
+            key = normalize_name(p.name) or p.name
+            first = people.get(key)
+            if first is None:
+                people[key] = p.model_copy()
+                participants.append(people[key])
+            else:
+                first.role = _merge_roles([first.role, p.role])
+
+        def fresh(kind: str, name: str) -> bool:
+            key = (kind, normalize_name(name) or name)
+            if key in seen:
+                return False
+            seen.add(key)
+            return True
+
+        trimmed.append(
+            BriefDraft(
+                summary=partial.summary,
+                participants=participants,
+                topics=[t for t in partial.topics if fresh("topic", t.name)],
+                tensions=[t for t in partial.tensions if fresh("tension", t.description)],
+                next_steps=[s for s in partial.next_steps if fresh("step", s.action)],
+            )
+        )
+    return trimmed
+
+
 def draft_to_brief(draft: BriefDraft, *, article: Article, meta: BriefMeta) -> Brief:
     """The pipeline's ``Brief`` from a model draft (grounding runs later, on the Brief)."""
     return Brief(

@@ -21,7 +21,7 @@ from bot.chunking import Chunk, chunk_text
 from bot.config import ModelPrice, Settings
 from bot.engines.llm_output import Unusable, Usage, read_completion, short
 from bot.engines.llm_retry import RetryPolicy, call_with_retries
-from bot.engines.llm_schema import BriefDraft, dedupe_draft, draft_to_brief
+from bot.engines.llm_schema import BriefDraft, dedupe_draft, draft_to_brief, trim_partials
 from bot.errors import BriefbotError, ConfigError, NoTextError
 from bot.models import Article, Brief, BriefMeta
 from bot.prompting import prompt_version, render_prompt
@@ -279,7 +279,8 @@ class OpenAIEngine:
         return [self._system(), {"role": "user", "content": user}]
 
     def _reduce_messages(self, article: Article, partials: list[BriefDraft]) -> Messages:
-        payload = "[" + ",".join(p.model_dump_json() for p in partials) + "]" if partials else ""
+        trimmed = trim_partials(partials)
+        payload = "[" + ",".join(p.model_dump_json() for p in trimmed) + "]" if trimmed else ""
         user = render_prompt("reduce.j2", title=article.title, partials=payload)
         return [self._system(), {"role": "user", "content": user}]
 
