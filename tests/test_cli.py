@@ -13,6 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "examples" / "sample-article.txt"
 
+# Each test starts briefbot (or Python) as a process: CI's own step, `-m subprocess`.
+pytestmark = pytest.mark.subprocess
+
 
 def briefbot(
     *args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path

@@ -373,6 +373,7 @@ def _offline_deps(site_packages: Path, into: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_dockerfile_install_steps_work_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     """Replay the Dockerfile's pip and python steps outside Docker.
 

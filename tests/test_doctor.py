@@ -125,6 +125,7 @@ def runs(
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_all_ok_exits_zero_and_prints_no_secrets(runs: dict[str, Result]) -> None:
     result = runs["all_ok"]
     assert result.code == 0, result.out + result.err
@@ -141,6 +142,7 @@ def test_all_ok_exits_zero_and_prints_no_secrets(runs: dict[str, Result]) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_rejected_bot_token_fails_its_row(runs: dict[str, Result]) -> None:
     result = runs["bad_token"]
     assert result.code == 1
@@ -152,6 +154,7 @@ def test_rejected_bot_token_fails_its_row(runs: dict[str, Result]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_no_slack_tokens_skips_slack_with_a_hint(runs: dict[str, Result]) -> None:
     result = runs["no_tokens"]
     assert result.code == 0, result.out

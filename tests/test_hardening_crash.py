@@ -23,7 +23,7 @@ from tests.fakes.web import ARTICLE_PARAGRAPHS, FakeWeb
 from tests.test_hardening_injection import leaks
 from tests.test_slack_support import BotProcess, bot_env, bot_settings, is_brief, paste
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]  # starts briefbot as a process
 
 JOBS = 50
 KILLS = 5

@@ -244,6 +244,7 @@ async def test_a_session_with_faults_leaks_no_secret_into_logs_or_slack(
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_serve_process_at_debug_leaks_no_secret_on_stderr(
     make_settings: Callable[..., Settings], fake: FakeSlack, web: FakeWeb, llm: FakeOpenAI,
     tmp_path: Any,
