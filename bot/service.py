@@ -66,14 +66,6 @@ class BriefService:
             self._offline = make_engine(self.settings, "offline")
         return self._offline
 
-    def _version(self) -> str:
-        """What invalidates cached briefs: the engine's prompt or algorithm version."""
-        if self.engine.name == "openai":
-            from bot.prompting import prompt_version
-
-            return prompt_version()
-        return str(getattr(self.engine, "version", "1"))
-
     def key_for(self, article: Article) -> str:
         # The link asked for comes first: it is known before any fetch (so a repeat costs
         # no fetch), and a page's own canonical link is page data that could otherwise
@@ -84,15 +76,14 @@ class BriefService:
         )
 
     def _key(self, *, url: str | None, content_hash: str) -> str:
-        from bot.render import template_version
-
+        # What produced the data, not how it is shown: editing a display template must not
+        # throw the cache away and bill the model again.
         return cache_key(
             url=url,
             content_hash=content_hash,
             engine=self.engine.name,
             model=self.settings.model if self.engine.name == "openai" else None,
-            prompt_version=self._version(),
-            template_version=template_version(self.settings.template_dir),
+            prompt_version=self.engine.cache_version,
         )
 
     async def brief(

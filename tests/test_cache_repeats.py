@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.config import Settings
 from bot.models import Source
 from bot.service import BriefService
 from bot.store import Store
 from tests.fakes.web import FakeWeb, article_html
+
+
+def article_text() -> str:
+    line = "The council met on day {} and Maria Lopez said the budget holds."
+    return " ".join(line.format(i) for i in range(12))
 
 
 def _pages(web: FakeWeb) -> list[str]:
@@ -47,3 +53,21 @@ async def test_a_page_cannot_claim_another_articles_cache_entry(
         result = await service.brief(Source(kind="url", value=web.url("/real")))
     assert not result.brief.meta.cached
     assert result.brief.title == "The real story"
+
+
+async def test_editing_a_display_template_keeps_the_cache(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """Only brief data is cached: a new display template must not re-bill the model."""
+    text = Source(kind="text", value=article_text())
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    plain = make_settings()
+    with Store.open(plain.database_url) as store:
+        first = await BriefService(plain, store=store, engine_name="offline").brief(text)
+    (templates / "brief.md.j2").write_text("{# template-version: 9 #}\nNEW {{ brief.title }}\n")
+    edited = make_settings(template_dir=templates)
+    with Store.open(edited.database_url) as store:
+        again = await BriefService(edited, store=store, engine_name="offline").brief(text)
+    assert again.cache_key == first.cache_key
+    assert again.brief.meta.cached

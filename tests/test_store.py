@@ -182,7 +182,6 @@ KEY_ARGS: dict[str, Any] = {
     "engine": "openai",
     "model": "gpt-4o-mini",
     "prompt_version": "brief-v3",
-    "template_version": "md1.mrkdwn1.items1",
 }
 
 
@@ -190,7 +189,6 @@ KEY_ARGS: dict[str, Any] = {
     "change",
     [
         {"prompt_version": "brief-v4"},
-        {"template_version": "md2.mrkdwn1.items1"},
         {"model": "gpt-4o"},
         {"model": None},
         {"engine": "offline"},

@@ -167,6 +167,13 @@ class OfflineEngine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    @property
+    def cache_version(self) -> str:
+        return str(VERSION)
+
+    async def aclose(self) -> None:
+        """Nothing to release: no client, no connections."""
+
     async def brief(self, article: Article) -> Brief:
         # Pure CPU work of a few milliseconds: no thread hop needed.
         return self.brief_sync(article)

@@ -113,6 +113,10 @@ class OpenAIEngine:
         self._limiter: asyncio.Semaphore | None = None
         self._limiter_loop: asyncio.AbstractEventLoop | None = None
 
+    @property
+    def cache_version(self) -> str:
+        return prompt_version()
+
     async def aclose(self) -> None:
         """Close the HTTP client if this engine built it."""
         if self._owns_client:

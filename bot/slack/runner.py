@@ -211,10 +211,8 @@ def _start_digests(
 
 async def _close_engine(service: BriefService) -> None:
     """Close the model client's connections while the loop still runs."""
-    aclose = getattr(service.engine, "aclose", None)
-    if aclose is not None:
-        with contextlib.suppress(Exception):
-            await aclose()
+    with contextlib.suppress(Exception):
+        await service.engine.aclose()
 
 
 def _queued_count(queue: JobQueue) -> Callable[[], float]:

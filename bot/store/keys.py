@@ -1,4 +1,4 @@
-"""Cache identity: one key per (source, engine, model, prompt and template versions)."""
+"""Cache identity: one key per (source, engine, model, prompt version): what made the data."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 TRACKING_PARAMS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "ref", "igshid", "spm"})
 TRACKING_PREFIXES = ("utm_",)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-#: Bump when the key recipe itself changes, so old keys stop matching.
-KEY_VERSION = 1
+#: Bump when the key recipe itself changes, so old keys stop matching (2: no template).
+KEY_VERSION = 2
 
 
 def _is_tracking(name: str) -> bool:
@@ -61,7 +61,6 @@ def cache_key(
     engine: str,
     model: str | None,
     prompt_version: str,
-    template_version: str,
 ) -> str:
     """The brief cache key: sha256 over the source identity and everything that shapes it.
 
@@ -74,6 +73,5 @@ def cache_key(
         "engine": engine,
         "model": model,
         "prompt": prompt_version,
-        "template": template_version,
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode("utf-8")).hexdigest()
