@@ -20,11 +20,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot.errors import ConfigError
 from bot.models import Source
 from bot.store import db
+from bot.store.keys import normalize_url
 
 JobState = Literal["queued", "running", "done", "failed"]
 
@@ -32,33 +32,10 @@ _INSERT = (
     "INSERT OR IGNORE INTO jobs (id, event_id, kind, payload, state, created_at, updated_at)"
     " VALUES (?, ?, ?, ?, 'queued', ?, ?)"
 )
-_TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")
-
-
-def normalise_url(url: str) -> str:
-    """The URL as an identity: lower-case scheme and host, no fragment, no tracking params."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return url.strip()
-    host = (parts.hostname or "").rstrip(".").lower()
-    default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = host if port in (None, default_port) else f"{host}:{port}"
-    query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-         if not k.lower().startswith(_TRACKING_PARAMS)]
-    )  # fmt: skip
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))
-
-
 def source_key(source: Source) -> str:
     """The part of a job identity that names what is briefed."""
     if source.kind == "url":
-        return normalise_url(source.value)
+        return normalize_url(source.value)
     digest = hashlib.sha256(" ".join(source.value.split()).encode("utf-8")).hexdigest()
     return f"{source.kind}:{digest[:32]}"
 
