@@ -36,6 +36,7 @@ BENCHES: list[tuple[str, str, str]] = [
     ("ingest", "bench.bench_ingest", "loopback web server"),
     ("tokens", "bench.bench_tokens", "CPU only"),
     ("offline", "bench.bench_offline", "CPU only"),
+    ("offline-scale", "bench.bench_offline_scale", "CPU only, input cap lifted"),
     ("engine", "bench.bench_engine", "fake OpenAI, 400 ms per call"),
     ("baselines", "bench.bench_baselines", "fake OpenAI, 400 ms per call"),
     ("digest", "bench.bench_digest", "fake OpenAI, no delay; offline engine"),

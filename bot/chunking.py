@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.sentences import sentence_ends
 from bot.tokens import encoding_for_model
 
 #: Below this a single character (up to 4 UTF-8 bytes) might not fit in a chunk.
@@ -26,34 +27,6 @@ _PARA, _LINE, _SENT, _WORD, _CHAR = 4, 3, 2, 1, 0
 
 _BLANK_LINE = re.compile(r"[^\S\n]*\n(?:[^\S\n]*\n)+")
 _NON_SPACE = re.compile(r"\S+")
-# Sentence-ending punctuation, optional closing quotes/brackets, then whitespace; CJK
-# full stops need no space after them.
-_TERMINAL = re.compile(r"(?:[.!?]+|…)[\"'”’»)\]]*(?=\s)|[。！？]+[」』”’）]*")
-_LEADING_PUNCT = "\"'“‘«([{"
-_TRAILING_PUNCT = "\"'”’»)]},;:"
-_INITIALISM = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")  # U.S, J.D, e.g, p.m (final dot cut)
-
-
-def _wordset(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-# Abbreviations that (practically) never end a sentence: titles before a name.
-_TITLES = _wordset(
-    "Mr Mrs Ms Mx Dr Prof Sr St Gen Col Lt Sgt Capt Cmdr Adm Maj Gov Sen Rep Rev Hon "
-    "Pres Amb Supt Insp Fr Messrs Mme Mlle Atty Det Brig Cpl Pvt"
-)
-# Abbreviations that end a sentence only when a typical sentence opener follows.
-_AMBIGUOUS = _wordset(
-    "etc Inc Ltd Co Corp Jr Bros No Nos Vol vs Fig Dept Univ approx est Mt Ave Blvd Rd "
-    "Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec cf al ca"
-)
-_OPENERS = _wordset(
-    "The This That These Those There Their They He She It Its We I You Your Our My His Her "
-    "But And Or So Yet However In On At As For If When While After Before Since Although "
-    "A An What Why How Who Where Meanwhile Still Also Then Now Some Many Most Both Each "
-    "One Another Other Such No Not Yes Later Earlier Today Yesterday Tomorrow"
-)
 
 
 @dataclass(frozen=True)
@@ -101,41 +74,19 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     return start, start + len(stripped.rstrip())
 
 
-def _next_word(text: str, pos: int, stop: int) -> str:
-    match = _NON_SPACE.search(text, pos, stop)
-    return match.group().lstrip(_LEADING_PUNCT) if match else ""
-
-
-def _ends_sentence(text: str, terminal: re.Match[str], stop: int) -> bool:
-    """Whether the punctuation ``terminal`` ends a sentence (abbreviations and initials don't)."""
-    following = _next_word(text, terminal.end(), stop)
-    if not following or following[0].islower():
-        return False
-    if not terminal.group().startswith(".") or terminal.group().startswith(".."):
-        return True
-    # Abbreviations are short: look back a little, not to the start of the text.
-    before = text[max(0, terminal.start() - 40) : terminal.start()].rsplit(None, 1)
-    word = before[-1].lstrip(_LEADING_PUNCT) if before else ""
-    if word in _TITLES:
-        return False
-    bare = following.rstrip(_TRAILING_PUNCT + ".!?")
-    if word in _AMBIGUOUS or _INITIALISM.match(word) or (len(word) == 1 and word.isalpha()):
-        return bare in _OPENERS
-    return True
-
-
 def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int, int]]:
     """(start, end, boundary level before it) of each sentence of one paragraph."""
     cuts: dict[int, int] = {}
     for newline in re.finditer(r"\n", text[start:end]):
         at = start + newline.end()
-        following = _next_word(text, at, end)
+        word = _NON_SPACE.search(text, at, end)
+        following = word.group() if word else ""
         # Hard-wrapped prose continues in lower case; a new line in upper case is a new block.
         if following and not following[0].islower():
             cuts[at] = _LINE
-    for terminal in _TERMINAL.finditer(text, start, end):
-        if _ends_sentence(text, terminal, end):
-            cuts.setdefault(terminal.end(), _SENT)
+    for cut in sentence_ends(text, start, end):
+        if cut < end:
+            cuts.setdefault(cut, _SENT)
     spans: list[tuple[int, int, int]] = []
     pos, level = start, _PARA
     for cut in [*sorted(cuts), end]:

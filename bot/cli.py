@@ -256,6 +256,8 @@ async def _brief(args: argparse.Namespace, settings: Settings) -> int:
                 _error(f"{_label(source)}: {exc}")
                 continue
             brief = result.brief
+            if brief.meta.note:  # what the engine could not read: said even with -q
+                print(f"briefbot: note: {brief.meta.note}", file=sys.stderr, flush=True)
             if args.format == "json":
                 briefs.append(json.loads(render_json(brief)))
             elif args.format == "slack":

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     )
     template_dir: Path | None = _env("BRIEFBOT_TEMPLATE_DIR")
     language: str = _env("BRIEFBOT_LANGUAGE", "en")
+    # The offline engine reads at most this many characters of an article (cost is linear).
+    offline_max_chars: int = _env("BRIEFBOT_OFFLINE_MAX_CHARS", 400_000, ge=1000)
 
     # --- Slack -----------------------------------------------------------------
     slack_bot_token: SecretStr | None = _env("SLACK_BOT_TOKEN")

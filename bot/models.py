@@ -87,6 +87,10 @@ class BriefMeta(BaseModel):
     #: Why the offline engine stood in for the model, when it did.
     fallback_reason: str | None = None
     prompt_version: str | None = None
+    #: The article's language (ISO 639-1), when it was detected.
+    language: str | None = None
+    #: A plain note for the footer: what the engine could not read, or where it stopped.
+    note: str | None = None
 
 
 class Brief(BaseModel):

@@ -66,24 +66,29 @@ class BriefService:
             self._offline = make_engine(self.settings, "offline")
         return self._offline
 
-    def key_for(self, article: Article) -> str:
+    def key_for(self, article: Article, *, language: str | None = None) -> str:
         # The link asked for comes first: it is known before any fetch (so a repeat costs
         # no fetch), and a page's own canonical link is page data that could otherwise
         # point its brief at another article's cache entry.
         return self._key(
             url=article.url or article.final_url or article.canonical_url,
             content_hash=article.content_hash,
+            language=language,
         )
 
-    def _key(self, *, url: str | None, content_hash: str) -> str:
+    def _key(self, *, url: str | None, content_hash: str, language: str | None = None) -> str:
         # What produced the data, not how it is shown: editing a display template must not
         # throw the cache away and bill the model again.
+        version = self.engine.cache_version
+        if self.engine.name == "openai":
+            # A model brief is written in the channel's language: one cache entry each.
+            version = f"{version}+{language or self.settings.language}"
         return cache_key(
             url=url,
             content_hash=content_hash,
             engine=self.engine.name,
             model=self.settings.model if self.engine.name == "openai" else None,
-            prompt_version=self.engine.cache_version,
+            prompt_version=version,
         )
 
     async def brief(
@@ -94,10 +99,13 @@ class BriefService:
         team: str | None = None,
         channel: str | None = None,
         progress: Progress | None = None,
+        language: str | None = None,
     ) -> BriefResult:
-        """Read the source and brief it; BriefbotError subclasses carry user-safe messages."""
+        """Read the source and brief it; BriefbotError subclasses carry user-safe messages.
+
+        ``language`` is the code model briefs are written in (default BRIEFBOT_LANGUAGE)."""
         if use_cache and source.kind == "url":
-            hit = await self._cached_link(source, team=team, channel=channel)
+            hit = await self._cached_link(source, team=team, channel=channel, language=language)
             if hit is not None:
                 return hit
         timer = metrics.LoadTimer(progress)
@@ -108,16 +116,21 @@ class BriefService:
             raise
         timer.observe(source.kind)
         return await self.brief_article(
-            article, use_cache=use_cache, team=team, channel=channel, progress=progress
+            article,
+            use_cache=use_cache,
+            team=team,
+            channel=channel,
+            progress=progress,
+            language=language,
         )
 
     async def _cached_link(
-        self, source: Source, *, team: str | None, channel: str | None
+        self, source: Source, *, team: str | None, channel: str | None, language: str | None
     ) -> BriefResult | None:
         """A link briefed before, answered from the cache without fetching it again."""
         if self.store is None:
             return None
-        key = self._key(url=source.value, content_hash="")
+        key = self._key(url=source.value, content_hash="", language=language)
         cached = await asyncio.to_thread(self.store.get_brief, key)
         text = await asyncio.to_thread(self.store.cached_article_text, key) if cached else None
         if cached is None or not text:
@@ -139,8 +152,10 @@ class BriefService:
         team: str | None = None,
         channel: str | None = None,
         progress: Progress | None = None,
+        language: str | None = None,
     ) -> BriefResult:
-        key = self.key_for(article)
+        language = language or self.settings.language
+        key = self.key_for(article, language=language)
         if use_cache and self.store is not None:
             cached = await asyncio.to_thread(self.store.get_brief, key)
             if cached is not None:
@@ -157,7 +172,7 @@ class BriefService:
             if self.settings.daily_token_budget and self.engine.name != "offline":
                 # Offline briefs cost no tokens, so only model briefs count against it.
                 await asyncio.to_thread(check_budget, self.settings, self.store, team)
-            draft = await self.engine.brief(article)
+            draft = await self.engine.brief(article, language=language)
         except (ModelError, QuotaError) as exc:
             if self.engine.name == "offline" or not self.settings.offline_fallback:
                 metrics.record_brief(exc.code)

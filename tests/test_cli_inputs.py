@@ -158,8 +158,8 @@ def test_quiet_silences_the_private_networks_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("BRIEFBOT_ALLOW_PRIVATE_NETWORKS", "true")
-    path = tmp_path / "nota.txt"
-    path.write_text(SPANISH, encoding="utf-8")
+    path = tmp_path / "story.txt"
+    path.write_text("\n\n".join(PARAGRAPHS * 2), encoding="utf-8")
     code, out, err = _run(capsys, "-q", "brief", "--engine", "offline", str(path))
     assert code == 0
     assert out and err == ""

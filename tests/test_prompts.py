@@ -18,7 +18,7 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 
 # Every variable each template needs, with values that show up in the output.
 VARIABLES: dict[str, dict[str, Any]] = {
-    "system.j2": {"language": "en"},
+    "system.j2": {"language": "de", "language_name": "German"},
     "brief.j2": {
         "title": "Talks in Delhi",
         "site": "Example News",

@@ -1,12 +1,15 @@
 """The offline engine: an extractive brief with no network, no key and no model.
 
 Every evidence is a sentence of the article, so the brief is grounded by construction.
-Heuristics live in the ``offline_*`` modules: text (sentences), names and people,
-topics, tensions, steps, and the word lists in ``offline_lexicon``.
+It reads English (``bot.language.OFFLINE_LANGUAGES``); other languages get the article's
+opening sentences and a note. Heuristics live in the ``offline_*`` modules: text
+(sentences), names and people, topics, tensions, steps, and the word lists in
+``offline_lexicon``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
@@ -21,13 +24,16 @@ from bot.engines.offline_steps import find_next_steps
 from bot.engines.offline_tensions import conflict_score, find_tensions
 from bot.engines.offline_text import Doc, Sentence, content_words, is_junk_line, prepare
 from bot.engines.offline_topics import find_topics
+from bot.language import detect_language, offline_reads, unsupported_note
 from bot.models import Article, Brief, BriefMeta, Participant
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Bumped when the algorithm changes, so cached offline briefs are rebuilt.
-VERSION = "offline-2"
+VERSION = "offline-3"
+#: The default input cap (``BRIEFBOT_OFFLINE_MAX_CHARS``): about 100k tokens, ~2 s.
+DEFAULT_MAX_CHARS = 400_000
 SUMMARY_SENTENCES = 3
 MAX_PARTICIPANTS = 16
 _MAX_SUMMARY_WORDS = 60
@@ -125,37 +131,87 @@ def _safely(section: str, make: Callable[[], list[T]]) -> list[T]:
         return []
 
 
-def build_brief(article: Article) -> Brief:
-    """The extractive brief of ``article``; never raises on odd or empty text."""
+def build_brief(article: Article, *, max_chars: int = DEFAULT_MAX_CHARS) -> Brief:
+    """The extractive brief of ``article``; never raises on odd or empty text.
+
+    Reads at most ``max_chars`` characters (the brief's note says where it stopped). An
+    article in a language the rules don't read gets an honest minimal brief: its opening
+    sentences as the gist, no items, and a note saying why."""
+    text, cut = cap_text(article.text, max_chars)
+    language = _safe_language(text)
     try:
-        doc = prepare(article.text, article.title)
+        doc = prepare(text, article.title)
     except Exception:  # same policy as _safely: degrade to a text-only brief
         log.exception("offline engine: text preparation failed")
-        doc = Doc(text=article.text, title=article.title, sentences=[], lower_vocab=frozenset())
+        doc = Doc(text=text, title=article.title, sentences=[], lower_vocab=frozenset())
+    notes = [unsupported_note(language)] if language and not offline_reads(language) else []
+    if cut:
+        notes.append(f"The offline engine read the first {cut:,} characters of this article.")
+    meta = BriefMeta(
+        engine="offline",
+        model=None,
+        prompt_version=VERSION,
+        language=language,
+        note=" ".join(notes) or None,
+    )
+    title = article.title or doc.title
+    url = article.canonical_url or article.final_url or article.url
+    if not offline_reads(language):
+        lead = _safely("summary", lambda: lead_sentences(doc))
+        summary = " ".join(s.text for s in lead) or _fallback_summary(text, article.title)
+        return Brief(title=title, url=url, summary=summary, meta=meta)
     empty = Cast(entities=[], by_sentence={})
     casts = _safely("participants", lambda: [find_cast(doc)])
     cast = casts[0] if casts else empty
     summary_sentences = _safely("summary", lambda: summarise(doc, cast))
-    summary = " ".join(s.text for s in summary_sentences) or _fallback_summary(article)
+    summary = " ".join(s.text for s in summary_sentences) or _fallback_summary(text, article.title)
     return Brief(
-        title=article.title or doc.title,
-        url=article.canonical_url or article.final_url or article.url,
+        title=title,
+        url=url,
         summary=summary,
         participants=_safely("participants", lambda: _participants(doc, cast)),
         topics=_safely("topics", lambda: find_topics(doc, cast)),
         tensions=_safely("tensions", lambda: find_tensions(doc, cast)),
         next_steps=_safely("next steps", lambda: find_next_steps(doc, cast)),
-        meta=BriefMeta(engine="offline", model=None, prompt_version=VERSION),
+        meta=meta,
     )
 
 
-def _fallback_summary(article: Article) -> str:
+def cap_text(text: str, max_chars: int) -> tuple[str, int | None]:
+    """``text`` cut to at most ``max_chars`` at a paragraph (else word) boundary, and the
+    length it was cut to (None when it was not cut)."""
+    if len(text) <= max_chars:
+        return text, None
+    floor = max_chars * 3 // 4  # don't give up a quarter of the allowance to find a break
+    cut = text.rfind("\n", floor, max_chars)
+    if cut < 0:
+        cut = text.rfind(" ", floor, max_chars)
+    if cut < 0:
+        cut = max_chars
+    return text[:cut], cut
+
+
+def _safe_language(text: str) -> str | None:
+    try:
+        return detect_language(text)
+    except Exception:  # no language is no reason to lose the brief: read it as English
+        log.exception("offline engine: language detection failed")
+        return None
+
+
+def lead_sentences(doc: Doc) -> list[Sentence]:
+    """The article's opening sentences: the gist when the rules can't read the language."""
+    pool = [s for s in doc.sentences if s.terminal] or list(doc.sentences)
+    return pool[:SUMMARY_SENTENCES]
+
+
+def _fallback_summary(text: str, title: str | None) -> str:
     """No sentence survived cleaning: the text itself (trimmed), else the title."""
-    lines = [line for line in article.text.splitlines() if not is_junk_line(line)]
+    lines = [line for line in text.splitlines() if not is_junk_line(line)]
     text = " ".join(" ".join(lines).split())
     if len(text) > _FALLBACK_CHARS:
         text = text[:_FALLBACK_CHARS].rsplit(" ", 1)[0] + "…"
-    return text or (article.title or "")
+    return text or (title or "")
 
 
 class OfflineEngine:
@@ -174,9 +230,11 @@ class OfflineEngine:
     async def aclose(self) -> None:
         """Nothing to release: no client, no connections."""
 
-    async def brief(self, article: Article) -> Brief:
-        # Pure CPU work of a few milliseconds: no thread hop needed.
-        return self.brief_sync(article)
+    async def brief(self, article: Article, *, language: str | None = None) -> Brief:
+        # Linear, but a long article still takes seconds of CPU: in a worker thread the
+        # event loop keeps answering Slack (acks, /healthz) meanwhile. ``language`` is the
+        # model's output language; an extractive brief quotes the article as written.
+        return await asyncio.to_thread(self.brief_sync, article)
 
     def brief_sync(self, article: Article) -> Brief:
-        return build_brief(article)
+        return build_brief(article, max_chars=self.settings.offline_max_chars)

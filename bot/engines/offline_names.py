@@ -6,6 +6,7 @@ Used by :mod:`bot.engines.offline_people`; each function reads one sentence's to
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from bot.engines.offline_lexicon import (
     ACTION_VERBS,
@@ -25,6 +26,25 @@ from bot.engines.offline_lexicon import (
     wordset,
 )
 from bot.engines.offline_text import Doc, Sentence, Token
+
+#: Abbreviated titles, spelled out in a role ("Gov. Eric Holcomb" -> Governor).
+ABBREVIATED_TITLES = {
+    "gov": "Governor", "sen": "Senator", "rep": "Representative", "gen": "General",
+    "col": "Colonel", "lt": "Lieutenant", "sgt": "Sergeant", "capt": "Captain",
+    "adm": "Admiral", "atty": "Attorney", "supt": "Superintendent", "insp": "Inspector",
+    "det": "Detective", "pres": "President", "amb": "Ambassador", "prof": "Professor",
+    "rev": "Reverend", "cmdr": "Commander", "maj": "Major", "dr": "Doctor",
+}  # fmt: skip
+
+
+def spell_out(role: str) -> str:
+    """ "Gov." -> "Governor", "Lt. Gov." -> "Lieutenant Governor"; other words unchanged."""
+    words = []
+    for word in role.split():
+        bare = word.rstrip(".").lower()
+        words.append(ABBREVIATED_TITLES.get(bare, word) if bare in ABBREVIATED_TITLES else word)
+    return " ".join(words)
+
 
 _CONNECTORS = wordset("of for de da van von der den bin al la le del du y")
 ROLEISH = TITLES | ROLE_MODIFIERS | DEPARTMENT_WORDS | _CONNECTORS
@@ -67,9 +87,15 @@ def runs(doc: Doc, tokens: list[Token]) -> list[tuple[int, int]]:
             i += 1
             continue
         j = i + 1
-        while j < len(tokens) and j - i < _MAX_RUN and not tokens[j - 1].possessive:
+        while j < len(tokens) and j - i < _MAX_RUN:
             gap = gap_text(doc, tokens[j - 1], tokens[j]).strip()
-            if gap not in ("", "-", "&"):
+            if tokens[j - 1].possessive and not (
+                tokens[j].is_cap and tokens[j].lower in ORG_WORDS and not gap
+            ):
+                break  # "Trump's plan" ends; "the County Sheriff's Department" goes on
+            # "Elizabeth A. Burton", "Patrick W. Carlineo Jr.": an initial's period joins.
+            initial = gap == "." and len(tokens[j - 1].text) == 1 and tokens[j - 1].is_cap
+            if gap not in ("", "-", "&") and not initial:
                 break
             if tokens[j].is_cap:
                 j += 1
@@ -82,11 +108,11 @@ def runs(doc: Doc, tokens: list[Token]) -> list[tuple[int, int]]:
                 j += 2
             elif (
                 tokens[j].lower == "and"
-                and tokens[i].lower in ORG_OPENERS
                 and j + 1 < len(tokens)
                 and tokens[j + 1].is_cap
+                and _opens_of_name(tokens[i:j])
             ):
-                j += 2  # "Bureau of South and Central Asian Affairs"
+                j += 2  # "Department of Health and Human Services"
             else:
                 break
         runs.append((i, j))
@@ -94,18 +120,40 @@ def runs(doc: Doc, tokens: list[Token]) -> list[tuple[int, int]]:
     return runs
 
 
+def _opens_of_name(run: list[Token]) -> bool:
+    """ "Michigan Department of Health": an organisation word, then "of", inside the run."""
+    low = [t.lower for t in run]
+    return any(a in ORG_OPENERS and b == "of" for a, b in pairwise(low))
+
+
+#: Name suffixes: part of the name, never its surname.
+SUFFIXES = wordset("jr sr ii iii iv")
+
+
+def surname(name: str) -> str:
+    """The family name: "Patrick W. Carlineo Jr." -> "Carlineo"."""
+    words = [w.rstrip(".,") for w in name.split()]
+    while len(words) > 1 and words[-1].lower() in SUFFIXES:
+        words.pop()
+    return words[-1]
+
+
 def _name_like(token: Token, doc: Doc, *, last: bool) -> bool:
     word = token.norm
     low = word.lower()
+    if len(word) == 1 and word.isupper() and not last:
+        return True  # an initial ("A" in "Elizabeth A. Burton"), though "a" is a stopword
     if not word[:1].isupper() or low in NOT_NAME or low in COUNTRIES:
         return False
+    if low in SUFFIXES:
+        return last
     if len(word.rstrip(".")) == 1 or "." in word:  # an initial: "S", "P", "J.D."
         return not last
     return not word.isupper() or len(word) <= 3
 
 
 def valid_name(tokens: list[Token], doc: Doc) -> bool:
-    if not 1 <= len(tokens) <= 4:
+    if not 1 <= len(tokens) <= 5:
         return False
     if not all(_name_like(t, doc, last=k == len(tokens) - 1) for k, t in enumerate(tokens)):
         return False
@@ -141,11 +189,17 @@ def strip_common_lead(run: list[Token], doc: Doc, sentence: Sentence) -> list[To
     """Drop leading stopwords and a sentence-initial common word ("The", "Amid", "Trade"),
     but keep a word that opens a title ("Trade Minister X", "Competition Commissioner Y")
     or an organisation's name ("Port Operators Association")."""
+    if len(run) > 1 and all(t.norm.isupper() for t in run) and sum(len(t.norm) for t in run) > 8:
+        return []  # "THE HOME DEPOT INC": a table or a shouted headline, not prose
     while run and (
         (run[0].lower in STOPWORDS and not (len(run[0].norm) > 1 and run[0].norm.isupper()))
         or (
             run[0].start == sentence.start
-            and (run[0].lower in doc.lower_vocab or run[0].lower in _DESCRIPTIVE_OPENERS)
+            and (
+                run[0].lower in doc.lower_vocab
+                or run[0].lower in _DESCRIPTIVE_OPENERS
+                or (run[0].lower.endswith("ing") and len(run) > 1)  # "Following Assange"
+            )
             and not (len(run) > 1 and run[1].lower in ROLEISH)
             and not opens_org_name(run)
         )
@@ -160,14 +214,37 @@ def name_span(doc: Doc, tokens: list[Token]) -> str:
     return doc.text[tokens[0].start : last.start + len(last.norm)]
 
 
+def _title_of_phrase(doc: Doc, tokens: list[Token], k: int) -> str | None:
+    """ "deputy director of public prosecutions, Eva-Marie Persson": a lower-case title
+    phrase ending in "of ..." before the comma (a few words back, no punctuation)."""
+    back = k
+    while back > 0 and k - back < _OF_PHRASE and tokens[back].lower not in TITLES:
+        if gap_text(doc, tokens[back - 1], tokens[back]).strip():
+            return None
+        back -= 1
+    head = tokens[back]
+    if head.lower not in TITLES or "of" not in {t.lower for t in tokens[back : k + 1]}:
+        return None
+    while back > 0 and tokens[back - 1].lower in ROLE_MODIFIERS and not tokens[back - 1].is_cap:
+        back -= 1  # "deputy director"
+    return text_of(doc, tokens[back : k + 1])
+
+
+_OF_PHRASE = 4
+
+
 def look_back_role(doc: Doc, tokens: list[Token], i: int, sentence: Sentence) -> str | None:
     """A title just before a name: "union general secretary Daniel Okafor"."""
     k = i - 1
     if k < 0:
         return None
     gap = gap_text(doc, tokens[k], tokens[i]).strip()
-    # "its chief executive, Maria Lindqvist," reads like "chief executive Maria Lindqvist".
-    if gap and not (gap == "," and tokens[k].lower in TITLES):
+    # "its chief executive, Maria Lindqvist," reads like "chief executive Maria Lindqvist";
+    # "Gov. Matt Bevin" is "Governor Matt Bevin".
+    abbreviated = gap == "." and tokens[k].lower in ABBREVIATED_TITLES
+    if gap == "," and tokens[k].lower not in TITLES:
+        return _title_of_phrase(doc, tokens, k)
+    if gap and not (gap == "," and tokens[k].lower in TITLES) and not abbreviated:
         return None
     first = None
     has_title = False
@@ -183,7 +260,7 @@ def look_back_role(doc: Doc, tokens: list[Token], i: int, sentence: Sentence) ->
         )
         if not roleish or opener:
             break
-        has_title = has_title or low in TITLES
+        has_title = has_title or low in TITLES or low in ABBREVIATED_TITLES
         first = k
         if k == 0 or gap_text(doc, tokens[k - 1], tok).strip() not in ("", "-"):
             break
@@ -195,7 +272,7 @@ def look_back_role(doc: Doc, tokens: list[Token], i: int, sentence: Sentence) ->
         role_tokens = role_tokens[1:]
     if not role_tokens:
         return None
-    role = text_of(doc, role_tokens).rstrip(" ,")
+    role = spell_out(text_of(doc, role_tokens).rstrip(" ,"))
     owner = _ROLE_OWNER.search(doc.text, sentence.start, role_tokens[0].start)
     if owner is None:
         return role
@@ -225,8 +302,8 @@ def _cap_run_from(tokens: list[Token], k: int) -> list[Token]:
 
 def appositive_role(doc: Doc, sentence: Sentence, tokens: list[Token], j: int) -> str | None:
     """ ", the senior official of the Bureau of ...," after a name."""
-    if j >= len(tokens) or gap_text(doc, tokens[j - 1], tokens[j]).strip() != ",":
-        return None
+    if j >= len(tokens) or gap_text(doc, tokens[j - 1], tokens[j]).strip() not in (",", ".,"):
+        return None  # ".,": after "Jr."
     end = sentence.end
     for k in range(j + 1, len(tokens)):
         gap = gap_text(doc, tokens[k - 1], tokens[k])
@@ -245,6 +322,19 @@ def appositive_role(doc: Doc, sentence: Sentence, tokens: list[Token], j: int) -
     return doc.text[first.start : end].rstrip(" .,;:")
 
 
+def aged(doc: Doc, tokens: list[Token], j: int) -> bool:
+    """ "Elizabeth A. Burton, 32, of Franklin": a person's age in apposition."""
+    gap = gap_text(doc, tokens[j - 1], tokens[j]).strip() if j < len(tokens) else None
+    if gap not in ("", ",", ".,"):
+        return False  # ".,": after "Jr."; "": "Ryan S. Hollman 31, of Hope"
+    age = tokens[j].text
+    return (
+        age.isdigit()
+        and 0 < int(age) < 120
+        and (j + 1 == len(tokens) or gap_text(doc, tokens[j], tokens[j + 1]).strip() == ",")
+    )
+
+
 def is_speaker(doc: Doc, tokens: list[Token], i: int, j: int) -> bool:
     """ "Maria Lopez said", "said Maria Lopez", "by Maria Lopez" (nothing in between)."""
     after = (
@@ -258,17 +348,30 @@ def is_speaker(doc: Doc, tokens: list[Token], i: int, j: int) -> bool:
     return after in SPEECH_VERBS or before in SPEECH_VERBS or before == "by"
 
 
-def acts(tokens: list[Token], i: int, j: int) -> bool:
-    """Whether the organisation in tokens[i:j] does something: "X said", "by X"."""
+_AUXILIARY = wordset("will would is was are were has have had")
+# "The European Union is set to fine ...": an actor about to act.
+_INTENT = wordset("set due poised preparing planning seeking trying threatening")
+
+
+def acts(tokens: list[Token], i: int, j: int, *, strong: bool = False) -> bool:
+    """Whether the organisation in tokens[i:j] does something: "X said", "by X".
+
+    ``strong`` wants a verb of its own: "Britain is" or "Stadia will" is no act."""
+    skip = _SKIPPABLE | _AUXILIARY if strong else _SKIPPABLE
     k = j
+    modal = False
     while k < len(tokens) and (
-        tokens[k].lower in _SKIPPABLE or tokens[k].lower in DAYS or tokens[k].lower in MONTHS
+        tokens[k].lower in skip or tokens[k].lower in DAYS or tokens[k].lower in MONTHS
     ):
+        modal = modal or tokens[k].lower in ("will", "would")
         k += 1
     if k < len(tokens):
         word = tokens[k].lower
-        if word in ACTION_VERBS or (word.endswith("ed") and len(word) > 4):
+        verbs = ACTION_VERBS - _AUXILIARY if strong else ACTION_VERBS
+        if word in verbs or (word.endswith("ed") and len(word) > 4) or word in _INTENT:
             return True
+        if strong and modal and not tokens[k].is_cap and word not in STOPWORDS:
+            return True  # "Britain would respond"
     return i > 0 and tokens[i - 1].lower == "by"
 
 

@@ -9,11 +9,11 @@ the entity they refer to.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
-from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Literal
 
+from bot.engines.offline_cast import Cast, Entity, Kind, Mention
 from bot.engines.offline_lexicon import (
     COUNTRIES,
     COUNTRY_NAMES,
@@ -21,13 +21,16 @@ from bot.engines.offline_lexicon import (
     HONORIFICS,
     ORG_OPENERS,
     ORG_WORDS,
+    ROLE_MODIFIERS,
     TITLES,
 )
 from bot.engines.offline_names import (
     NOT_NAME,
     ORG_NOUNS,
     ROLEISH,
+    SUFFIXES,
     acts,
+    aged,
     appositive_role,
     countries_in,
     gap_text,
@@ -36,64 +39,16 @@ from bot.engines.offline_names import (
     name_span,
     runs,
     strip_common_lead,
+    surname,
     text_of,
     valid_name,
 )
 from bot.engines.offline_text import Doc, Sentence, Token
 
-Kind = Literal["person", "org", "country"]
+__all__ = ["Cast", "Entity", "Mention", "find_cast"]
 
-
-@dataclass
-class Mention:
-    sentence: int
-    start: int
-    end: int
-    #: A country used inside someone's title ("US President"): not a party of its own.
-    in_role: bool = False
-
-
-@dataclass
-class Entity:
-    name: str
-    kind: Kind
-    role: str | None = None
-    role_sentence: int | None = None
-    mentions: list[Mention] = field(default_factory=list)
-    #: An organisation seen doing something (said, released...): worth listing.
-    acting: bool = False
-
-    @property
-    def first(self) -> int:
-        return min(m.start for m in self.mentions)
-
-    @property
-    def surname(self) -> str:
-        return self.name.split()[-1]
-
-
-@dataclass
-class Cast:
-    """Everything found, plus per-sentence mentions for tensions and next steps."""
-
-    entities: list[Entity]
-    by_sentence: dict[int, list[tuple[Mention, Entity]]]
-
-    def participants(self) -> list[Entity]:
-        """Entities worth listing, most important first."""
-        keep = [
-            e
-            for e in self.entities
-            if e.kind == "person"
-            or (e.kind == "country" and (len(e.mentions) >= 2 or e.acting))
-            or (e.kind == "org" and (e.acting or len(e.mentions) >= 2) and not _generic(e))
-        ]
-        return sorted(keep, key=lambda e: (-_importance(e), e.first))
-
-
-def _generic(entity: Entity) -> bool:
-    """ "the Union", "the Ministry" alone: a common noun capitalised, not a name."""
-    return " " not in entity.name and entity.name.lower() in ORG_WORDS
+#: A one-word name used this often is a party of the story even without a verb of its own.
+_RECURRING = 4
 
 
 def _org_head(name: str) -> str:
@@ -104,24 +59,32 @@ def _org_head(name: str) -> str:
     return words[-1].rstrip("'")
 
 
-def _salient(candidates: list[Entity], pos: int) -> list[Entity]:
+def _salient(candidates: list[Entity], pos: int, starts: dict[int, list[int]]) -> list[Entity]:
     """What "the association" at ``pos`` refers to: the one candidate, or among several the
-    one mentioned most (then last) before it; none when none was mentioned yet."""
+    one mentioned most (then last) before it; none when none was mentioned yet.
+
+    ``starts`` holds each entity's sorted mention offsets (by ``id``): a bisection, not a
+    scan of every mention, so a long article stays linear."""
     if len(candidates) <= 1:
         return candidates
     seen: list[tuple[int, int, Entity]] = []
     for entity in candidates:
-        before = [m.start for m in entity.mentions if m.start < pos]
-        if before:
-            seen.append((len(before), max(before), entity))
+        offsets = starts.get(id(entity), [])
+        count = bisect.bisect_left(offsets, pos)
+        if count:
+            seen.append((count, offsets[count - 1], entity))
     if not seen:
         return []
     return [max(seen, key=lambda item: (item[0], item[1]))[2]]
 
 
-def _importance(entity: Entity) -> float:
-    own = sum(1 for m in entity.mentions if not m.in_role)
-    return own + (0.5 if entity.role else 0.0)
+def _other_role(short: Entity, full: Entity) -> bool:
+    """ "Vice President Biden" and "Hunter Biden, a lawyer": two roles with no word in
+    common are two people who share a surname; don't merge them."""
+    if not short.role or not full.role:
+        return False
+    words = {w.lower().strip(".,") for w in short.role.split()}
+    return not words & {w.lower().strip(".,") for w in full.role.split()}
 
 
 class _Builder:
@@ -129,16 +92,29 @@ class _Builder:
         self.doc = doc
         self.entities: dict[tuple[Kind, str], Entity] = {}
         self.by_sentence: dict[int, list[tuple[Mention, Entity]]] = {}
+        #: Sorted mention offsets per entity (by id), kept during the short-mention pass.
+        self.starts: dict[int, list[int]] = {}
+        #: How often each capitalised word stands alone (no capitalised word before it).
+        self.alone: Counter[str] = Counter(
+            t.norm
+            for s in doc.sentences
+            for k, t in enumerate(s.tokens)
+            if t.is_cap and (k == 0 or not s.tokens[k - 1].is_cap)
+        )
 
     def add(self, kind: Kind, name: str, sentence: Sentence, span: tuple[int, int]) -> Entity:
         key = (kind, name.lower())
         entity = self.entities.get(key)
         if entity is None:
             entity = self.entities[key] = Entity(name=name, kind=kind)
-        if not any(m.start == span[0] for m in entity.mentions):
+        pairs = self.by_sentence.setdefault(sentence.index, [])
+        # A mention lies in its sentence: look there, not through every mention so far.
+        if not any(m.start == span[0] and e is entity for m, e in pairs):
             mention = Mention(sentence.index, span[0], span[1])
             entity.mentions.append(mention)
-            self.by_sentence.setdefault(sentence.index, []).append((mention, entity))
+            pairs.append((mention, entity))
+            if id(entity) in self.starts:
+                bisect.insort(self.starts[id(entity)], span[0])
         return entity
 
     def set_role(self, entity: Entity, role: str | None, sentence: Sentence) -> None:
@@ -155,6 +131,15 @@ class _Builder:
         while m + 1 < len(run) and run[m + 1].lower in ROLEISH:
             m += 1
         name = run[m + 1 :]
+        # "Deputy Director of Public Prosecutions Lena Berg": a common word at the front of
+        # the "name", or a role left on a modifier ("of Public"), still belongs to the role.
+        while len(name) > 2 and (
+            not valid_name(name, self.doc)
+            or name[0].lower in self.doc.lower_vocab
+            or run[m].lower in ROLE_MODIFIERS
+        ):
+            m += 1
+            name = run[m + 1 :]
         if not valid_name(name, self.doc):
             return False
         span = (name[0].start, name[-1].end)
@@ -166,6 +151,21 @@ class _Builder:
             entity.mentions[-1].in_role = True
         return True
 
+    def described_person(self, sentence: Sentence, run: list[Token]) -> bool:
+        """ "Browns DL Sheldon Richardson": a descriptor, then a name whose surname the
+        article uses alone elsewhere; the descriptor is the role."""
+        if len(run) < 4 or any(len(t.norm) == 1 or t.lower in SUFFIXES for t in run):
+            return False
+        name = run[-2:]
+        if not valid_name(name, self.doc) or countries_in(name):
+            return False
+        if self.alone[surname(name_span(self.doc, name))] < 1:
+            return False
+        span = (name[0].start, name[-1].end)
+        person = self.add("person", name_span(self.doc, name), sentence, span)
+        self.set_role(person, text_of(self.doc, run[:-2]), sentence)
+        return True
+
     def scan_full_names(self, sentence: Sentence) -> None:
         tokens = sentence.tokens
         for i, j in runs(self.doc, tokens):
@@ -173,10 +173,18 @@ class _Builder:
             if not run:
                 continue
             i = tokens.index(run[0])
-            if self.person_with_title(sentence, run):
+            if self.person_with_title(sentence, run) or self.described_person(sentence, run):
                 continue
             low = [t.lower for t in run]
-            named_org = i > 0 and not tokens[i - 1].is_cap and tokens[i - 1].lower in ORG_NOUNS
+            before = tokens[i - 1] if i > 0 else None
+            # "the union IG Stahl" names an organisation; "center Maurkice Pouncey" a player.
+            named_org = (
+                before is not None
+                and not before.is_cap
+                and before.lower in ORG_NOUNS
+                and before.lower not in TITLES
+                and not gap_text(self.doc, before, run[0]).strip()  # "public works, Omar"
+            )
             is_org = (
                 low[-1] in ORG_WORDS
                 or named_org  # "the steelworkers' union IG Stahl"
@@ -194,13 +202,21 @@ class _Builder:
             for country, first, last in countries:
                 entity = self.add("country", country, sentence, (first.start, last.end))
                 # "The European Union is set to fine ...": a country acting, not a place.
-                entity.acting = entity.acting or (whole_country and acts(tokens, i, j))
+                entity.acting = entity.acting or (whole_country and acts(tokens, i, j, strong=True))
             if is_org or countries or not valid_name(run, self.doc) or len(run) < 2:
                 continue
             role = appositive_role(self.doc, sentence, tokens, j) or look_back_role(
                 self.doc, tokens, i, sentence
             )
-            if role or is_speaker(self.doc, tokens, i, j):
+            named_again = self.alone[surname(name_span(self.doc, run))] >= 1
+            if (
+                role
+                or is_speaker(self.doc, tokens, i, j)
+                or aged(self.doc, tokens, j)
+                or (named_again and len(run) <= 3 and not countries_in(run))
+            ):
+                # A role, a quote, an age ("Elizabeth A. Burton, 32,"), or the surname used
+                # alone elsewhere ("Matt Bevin ... Bevin said"): a person, not a place.
                 person = self.add("person", name_span(self.doc, run), sentence, span)
                 self.set_role(person, role, sentence)
 
@@ -242,6 +258,19 @@ class _Builder:
                     text = self.doc.text[span[0] : span[1]]
                     self.add("org", text[:1].upper() + text[1:], sentence, span)
 
+    def _in_run(self, tokens: list[Token], k: int) -> bool:
+        """Whether tokens[k] touches another capitalised word (no punctuation between)."""
+        gap = gap_text
+        before = (
+            k > 0 and tokens[k - 1].is_cap and not gap(self.doc, tokens[k - 1], tokens[k]).strip()
+        )
+        after = (
+            k + 1 < len(tokens)
+            and tokens[k + 1].is_cap
+            and not gap(self.doc, tokens[k], tokens[k + 1]).strip()
+        )
+        return before or after
+
     def recurring_names(self) -> None:
         """One-word names that keep coming back and act ("Apple said"): organisations."""
         seen: dict[str, list[tuple[Sentence, Token, bool]]] = {}
@@ -253,17 +282,25 @@ class _Builder:
                 low = token.lower
                 if low in NOT_NAME or low in COUNTRIES or low in self.doc.lower_vocab:
                     continue
-                if (k and tokens[k - 1].is_cap) or (k + 1 < len(tokens) and tokens[k + 1].is_cap):
+                if self._in_run(tokens, k):
                     continue  # part of a longer run: handled as a name or an organisation
-                seen.setdefault(token.norm, []).append((sentence, token, acts(tokens, k, k + 1)))
-        known = {w.lower() for e in self.entities.values() for w in e.name.split()}
+                acting = acts(tokens, k, k + 1, strong=True)
+                seen.setdefault(token.norm, []).append((sentence, token, acting))
+        # Words of names found so far; a one-word organisation found by its context
+        # ("press office Twitter") still gathers its other mentions here.
+        single = {e.name.lower() for e in self.entities.values() if e.kind == "org"}
+        known = {w.lower() for e in self.entities.values() for w in e.name.split()} - single
         starts = {s.start for s in self.doc.sentences}
         for word, uses in seen.items():
             if word.lower() in known or len(word) < 2:
                 continue
             if all(token.start in starts for _, token, _ in uses):
                 continue  # only ever a sentence opener: likely a common word
-            if len(uses) >= 3 or (len(uses) >= 2 and any(acting for _, _, acting in uses)):
+            # Acting ("Twitter pledged"), or an acronym named twice ("NASA", "BART"); a word
+            # that merely recurs ("Stadia", "Medicaid") is as likely a product or a policy.
+            acronym = word.isupper() and 3 <= len(word) <= 5
+            acting = any(acting for _, _, acting in uses)
+            if (len(uses) >= 2 and (acronym or acting)) or len(uses) >= _RECURRING:
                 for sentence, token, acting in uses:
                     org = self.add("org", word, sentence, (token.start, token.end))
                     org.acting = org.acting or acting
@@ -277,7 +314,7 @@ class _Builder:
                 longer = [
                     e for e in same if e is not short and e.surname.lower() == short.name.lower()
                 ]
-                if len(longer) != 1:
+                if len(longer) != 1 or _other_role(short, longer[0]):
                     continue
                 target = longer[0]
                 for mention in short.mentions:
@@ -292,13 +329,14 @@ class _Builder:
         pairs = self.by_sentence[mention.sentence]
         pairs[:] = [(m, target if m is mention and e is source else e) for m, e in pairs]
 
-    def scan_short_mentions(self, sentence: Sentence) -> None:
+    def short_mentions(self) -> None:
         """Later mentions of people and organisations already found: "Trump", "Jaishankar",
         "the union" (when one union was named)."""
         by_surname: dict[str, list[Entity]] = {}
         by_head: dict[str, list[Entity]] = {}
         by_role: dict[str, list[Entity]] = {}
         for entity in self.entities.values():
+            self.starts[id(entity)] = sorted(m.start for m in entity.mentions)
             if entity.kind == "person":
                 by_surname.setdefault(entity.surname.lower(), []).append(entity)
                 role_head = entity.role.split()[-1].lower() if entity.role else ""
@@ -306,30 +344,46 @@ class _Builder:
                     by_role.setdefault(role_head, []).append(entity)
             elif entity.kind == "org" and " " in entity.name:
                 by_head.setdefault(_org_head(entity.name), []).append(entity)
+        for sentence in self.doc.sentences:
+            self._scan_short(sentence, by_surname, by_head, by_role)
+
+    def _scan_short(
+        self,
+        sentence: Sentence,
+        by_surname: dict[str, list[Entity]],
+        by_head: dict[str, list[Entity]],
+        by_role: dict[str, list[Entity]],
+    ) -> None:
         tokens = sentence.tokens
         for k, token in enumerate(tokens):
             if token.is_cap:
                 matches = by_surname.get(token.norm.lower(), [])
                 kind: Kind = "person"
-                if len(matches) == 1 and self._complete_name(matches[0], tokens, k):
+                if len(matches) == 1 and self._complete_name(matches[0], sentence, k):
                     continue
             elif k and tokens[k - 1].lower == "the":
-                matches = _salient(by_head.get(token.norm.lower(), []), token.start)
+                matches = _salient(by_head.get(token.norm.lower(), []), token.start, self.starts)
                 kind = "org"
                 if not matches:
                     # "criticised the minister": the person whose role ends so.
-                    matches = _salient(by_role.get(token.norm.lower(), []), token.start)
+                    matches = _salient(
+                        by_role.get(token.norm.lower(), []), token.start, self.starts
+                    )
                     kind = "person"
             else:
                 continue
             if len(matches) == 1:
                 entity = matches[0]
-                covered = any(m.start <= token.start < m.end for m in entity.mentions)
+                covered = any(
+                    m.start <= token.start < m.end and e is entity
+                    for m, e in self.by_sentence.get(sentence.index, [])
+                )
                 if not covered:
                     self.add(kind, entity.name, sentence, (token.start, token.end))
 
-    def _complete_name(self, person: Entity, tokens: list[Token], k: int) -> bool:
+    def _complete_name(self, person: Entity, sentence: Sentence, k: int) -> bool:
         """ "Donald Trump" after "President Trump": the full name is the person's name."""
+        tokens = sentence.tokens
         if " " in person.name or k == 0 or not tokens[k - 1].is_cap:
             return False
         full = tokens[k - 1 : k + 1]
@@ -338,7 +392,6 @@ class _Builder:
         del self.entities[("person", person.name.lower())]
         person.name = name_span(self.doc, full)
         self.entities[("person", person.name.lower())] = person
-        sentence = next(s for s in self.doc.sentences if s.start <= full[0].start < s.end)
         self.add("person", person.name, sentence, (full[0].start, full[1].end))
         return True
 
@@ -364,9 +417,12 @@ def find_cast(doc: Doc) -> Cast:
     builder.merge_short_names()
     builder.described_orgs()
     builder.recurring_names()
-    for sentence in doc.sentences:
-        builder.scan_short_mentions(sentence)
+    builder.short_mentions()
     builder.name_countries()
     for mentions in builder.by_sentence.values():
         mentions.sort(key=lambda pair: pair[0].start)
-    return Cast(entities=list(builder.entities.values()), by_sentence=builder.by_sentence)
+    return Cast(
+        entities=list(builder.entities.values()),
+        by_sentence=builder.by_sentence,
+        lower_vocab=doc.lower_vocab,
+    )

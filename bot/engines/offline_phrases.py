@@ -22,7 +22,8 @@ _NOT_BEFORE_THAT = wordset(
 )
 _LEADING_JUNK = wordset("amid and or but so the a an also then however meanwhile including as well")
 _TRAILING_JUNK = wordset(
-    "and or but of to for with by in on at from the a an as that which this its their his her"
+    "and or but of to for with by in on at from the a an as that which this its their his her "
+    "they he she we"
 )
 _REPORTING_WORDS = wordset("said says told added according stated announced")
 _OBJECT_WORDS = wordset("it them him her us me")
@@ -34,19 +35,24 @@ _MONTH = (
 )
 _DAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _DATE = (
-    rf"(?:{_DAY},?\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+\d{{4}})?"
+    rf"(?:{_DAY},?\s+)?(?:\d{{1,2}}(?:[-–]\d{{1,2}})?(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+\d{{4}})?"
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|{_MONTH}(?:\s+\d{{4}})?"
     rf"|{_DAY}|(?:19|20)\d\d)"
 )
 _PERIOD = r"(?:week|month|year|quarter|spring|summer|autumn|fall|winter|weekend|session)"
 WHEN = re.compile(
-    rf"\b(?:(?:no later than|on|by|before|from|until|till|in|starting|after)\s+"
+    rf"\b(?:(?:no later than|on|by|before|from|until|till|in|into|starting|after|ahead of)\s+"
+    rf"(?:(?:a|an|the)\s+)?"
     rf"(?:the\s+end\s+of\s+)?(?:(?:early|late|mid-?)\s*)?"
     rf"(?:{_DATE}|(?:next|this|the coming)\s+{_PERIOD})"
     rf"|(?:by|before)\s+the\s+end\s+of\s+(?:the\s+|this\s+|next\s+)?{_PERIOD}"
     rf"|(?:next|later this|early next|late next|the coming|this coming)\s+"
     rf"(?:{_PERIOD}|{_DAY}|{_MONTH})"
     rf"|within\s+(?:\w+|\d+)\s+(?:days|weeks|months|years)"
+    # A span of days ("takes place 18-24 November") is a schedule; so is a possessor's
+    # dated event ("the U.K.'s Dec. 12 election").
+    rf"|\d{{1,2}}[-–]\d{{1,2}}\s+{_MONTH}"
+    rf"|(?<=['’]s\s){_MONTH}\s+\d{{1,2}}"
     rf"|tomorrow|tonight|soon)\b"
 )
 _REPORTED_AT = re.compile(
@@ -91,11 +97,11 @@ def clause_bounds(
     start, end = 0, len(text)
     stops = _BOUNDARY_CHARS if quotes else _BOUNDARY_CHARS.replace('“”"', "")
     for k in range(rel - 1, -1, -1):
-        if text[k] in stops:
+        if text[k] in stops and not in_number(text, k):
             start = k + 1
             break
     for k in range(rel, len(text)):
-        if text[k] in stops:
+        if text[k] in stops and not in_number(text, k):
             end = k
             break
     if subordinators:
@@ -115,6 +121,11 @@ def clause_bounds(
     return sentence.start + start, sentence.start + end
 
 
+def in_number(text: str, k: int) -> bool:
+    """Whether ``text[k]`` is a separator inside a number ("375,000", "1,200")."""
+    return 0 < k < len(text) - 1 and text[k - 1].isdigit() and text[k + 1].isdigit()
+
+
 def extend_list(sentence: Sentence, end: int, *, max_words: int = 6) -> int:
     """Carry a clause over commas that continue a list (", science, and technology")."""
     text = sentence.text
@@ -122,7 +133,7 @@ def extend_list(sentence: Sentence, end: int, *, max_words: int = 6) -> int:
     while rel < len(text) and text[rel] == ",":
         nxt = len(text)
         for k in range(rel + 1, len(text)):
-            if text[k] in ',;:()–—“”"':
+            if text[k] in ',;:()–—“”"' and not in_number(text, k):
                 nxt = k
                 break
         segment = text[rel + 1 : nxt].split()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.engines.offline_lexicon import REPORTING_VERBS, wordset
+from bot.engines.offline_lexicon import REPORTING_VERBS, STOPWORDS, wordset
 from bot.engines.offline_people import Cast
 from bot.engines.offline_phrases import (
     base_verb,
@@ -24,7 +24,8 @@ from bot.engines.offline_phrases import (
 from bot.engines.offline_text import Doc, Sentence, Token
 from bot.models import NextStep
 
-MAX_STEPS = 6
+MAX_STEPS = 8
+_DATED_WEIGHT = 0.75
 _THRESHOLD = 1.5
 _MAX_WORDS = 18
 
@@ -60,6 +61,30 @@ _STEP_CUES: list[tuple[re.Pattern[str], float, str]] = [
         "verb",
     ),
     (re.compile(r"\b(?:will|shall)\b(?!\s+not\b)", re.I), 1.5, "verb"),
+    # "Sentencing is scheduled for Feb. 14": an event with its date.
+    (
+        re.compile(
+            r"\b(?:is|are|was|were|been)\s+(?:scheduled|set|slated|due)\s+(?:for|on)\b", re.I
+        ),
+        2.0,
+        "clause",
+    ),
+    (re.compile(r"\bfaces?\s+(?:up\s+to|a\s+maximum|a\s+possible)\b", re.I), 1.5, "clause"),
+    (re.compile(r"\b(?:should|must)\b(?!\s+not\b)", re.I), 1.5, "verb"),
+    (re.compile(r"\bneeds?\s+to\b", re.I), 1.5, "verb"),
+    # Intent and preparation: "hopes to", "is preparing to", "is considering".
+    (
+        re.compile(
+            r"\b(?:hopes?|hoped|wants?|seeks?|sought|(?:is|are)\s+(?:preparing|working))\s+to\b",
+            re.I,
+        ),
+        1.5,
+        "verb",
+    ),
+    (re.compile(r"\b(?:is|are)\s+considering\b", re.I), 1.5, "clause"),
+    (re.compile(r"\b(?:has|have)\s+until\b", re.I), 2.0, "clause"),
+    (re.compile(r"(?:\b[Mm]ight|\b[Cc]ould|\bmay)\b(?!\s+(?:not\b|\d))"), 0.5, "verb"),
+    (re.compile(r"\b(?:looking into|investigating|reviewing)\b", re.I), 1.5, "clause"),
     (re.compile(r"\bwould\b(?!\s+not\b)", re.I), 0.5, "verb"),
     (
         re.compile(
@@ -98,6 +123,11 @@ def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group())
 
 
+_ATTRIBUTION = re.compile(
+    r",\s*(?:the\s+)?[\w’'.\- ]{1,60}?\s(?:said|says|told\s+\w+|added)\.?\s*$"
+)
+_NEGATED = re.compile(r"(?:\bnever|\bnot|n[’']t)\s+$", re.I)
+_OWNER_DETERMINERS = wordset("the a an its their his her our this that these those both all")
 _AUXILIARIES = wordset(
     "has have had is are was were will would shall should can could may might must do does "
     "did been also still now already jointly both formally"
@@ -140,7 +170,26 @@ def _owner(
         if person is not None:
             return person.name, words[0].start
         return (last if text.lower() in ("they", "we") else None), words[0].start
-    return text or None, words[0].start
+    return _actor(doc, cast, sentence, words, text), words[0].start
+
+
+def _actor(doc: Doc, cast: Cast, sentence: Sentence, words: list[Token], text: str) -> str | None:
+    """The owner as an actor: a participant named in it (by its full name), or a noun
+    phrase ("the union", "officials"); never an adverb or an auxiliary ("Undoubtedly
+    it", "Had")."""
+    lo, hi = words[0].start, words[-1].end
+    for mention, entity in cast.by_sentence.get(sentence.index, []):
+        if lo <= mention.start < hi and not mention.in_role:
+            return entity.name
+    first = words[0]
+    if first.lower in _OWNER_DETERMINERS:
+        return text if len(words) > 1 else None
+    if first.lower in _AUXILIARIES or first.lower.endswith("ly"):
+        return None
+    if first.lower in STOPWORDS:
+        return None
+    # A common noun ("Officials", "residents"): seen in lower case in the article.
+    return text if first.lower in doc.lower_vocab or not first.is_cap else None
 
 
 def _action(doc: Doc, start: int, end: int, *, gerund: bool) -> str:
@@ -150,15 +199,21 @@ def _action(doc: Doc, start: int, end: int, *, gerund: bool) -> str:
     when = find_when(span)
     if when:
         span = (span[: when.start()] + span[when.end() :]).strip()
+    # ", the Interior Ministry said": who said it, not part of what will be done.
+    span = _ATTRIBUTION.sub("", span)
     words = shorten(span, _MAX_WORDS).split()
     if gerund and words:
         words[0] = base_verb(words[0])
-    return tidy(" ".join(words), keep_article=True)
+    action = tidy(" ".join(words), keep_article=True).lstrip("-–— ")
+    if all(w.lower() in STOPWORDS for w in re.findall(r"[\w’']+", action)):
+        return ""  # "have here": no content word, no action
+    return action
 
 
 def _step_spans(sentence: Sentence, cue_end: int, stop: int) -> list[tuple[int, int]]:
     """The cue's complement, then any "including X" / "as well as X" items after it."""
-    _, end = clause_bounds(sentence, cue_end, subordinators=False)
+    # Quotes don't end the complement: 'pledged to take “decisive corrective action”'.
+    _, end = clause_bounds(sentence, cue_end, subordinators=False, quotes=False)
     spans = [(cue_end, min(stop, extend_list(sentence, end)))]
     text = sentence.text
     for match in re.finditer(r",\s+(?:including|as well as)\s+(?=\w+ing\b)", text):
@@ -211,6 +266,10 @@ def find_next_steps(doc: Doc, cast: Cast) -> list[NextStep]:
     for sentence in doc.sentences:
         hits = _cues(sentence)
         sentence_when = find_when(_RELATIVE.sub(_blank, sentence.text))
+        if not hits and sentence_when is not None:
+            # No cue, but a date ahead ("The finals take place on 18-24 November"): an
+            # event on the calendar, read from the clause around its date.
+            hits = [(sentence_when, _DATED_WEIGHT, "clause")]
         floor = sentence.start
         owner: str | None = None
         for n, (match, weight, kind) in enumerate(hits):
@@ -221,6 +280,8 @@ def find_next_steps(doc: Doc, cast: Cast) -> list[NextStep]:
             floor = cue_end
             if score < _THRESHOLD or words is None:
                 continue
+            if _NEGATED.search(sentence.text, max(0, match.start() - 12), match.start()):
+                continue  # "never intended to harm": a denial, not a plan
             if n and (not words or words[-1].lower == "and"):
                 subject_start = None  # "... by Friday and plans to publish": same owner
             else:

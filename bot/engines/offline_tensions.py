@@ -27,7 +27,7 @@ from bot.engines.offline_phrases import (
 from bot.engines.offline_text import Doc, Sentence, Token
 from bot.models import Tension
 
-MAX_TENSIONS = 6
+MAX_TENSIONS = 8
 _THRESHOLD = 2.0
 _MAX_WORDS = 18
 
@@ -81,7 +81,55 @@ _EASING = re.compile(
     re.I,
 )
 _UNEASED = re.compile(r"\b(?:fail\w*|refus\w*|not|never|no|unable|without)\s+(?:to\s+)?$", re.I)
+_SUBJECT_WORDS = 3
+_JOINS = frozenset(
+    [
+        "after",
+        "before",
+        "when",
+        "while",
+        "because",
+        "although",
+        "though",
+        "since",
+        "and",
+        "or",
+        "but",
+        "that",
+        "which",
+        "who",
+        "said",
+        "says",
+        "told",
+        "as",
+        "if",
+        "unless",
+        "until",
+    ]
+)
+_FUNCTION_END = frozenset(
+    [
+        "them",
+        "him",
+        "her",
+        "it",
+        "us",
+        "me",
+        "they",
+        "he",
+        "she",
+        "we",
+        "that",
+        "this",
+        "the",
+        "a",
+        "an",
+        "of",
+        "to",
+    ]
+)
 _JOB_LOSS_WEIGHT = 2.0
+_EASING_WINDOW = 80
 _GAP_SCORE = 3.0
 _STANDFIRST_PENALTY = 0.5
 _SAME = 0.6
@@ -116,9 +164,15 @@ def _window(sentence: Sentence, cue: Token) -> tuple[int, int, bool]:
         rest = rest[1:] if rest[0].lower == "that" and len(rest) > 1 else rest
         start = rest[0].start
     elif before and (len(before) > 8 or is_pronoun(before[0].text)):
-        prev = sentence.tokens[k - 1] if k else None
-        start = prev.start if prev and prev.lower in ("the", "a", "an") else cue.start
-        subject = False
+        # "... broke down after the union rejected a pay offer": back to the subject of the
+        # cue's own clause (a few words, to the nearest joining word), not mid-phrase.
+        back = k
+        while (
+            back > 0 and k - back < _SUBJECT_WORDS and sentence.tokens[back - 1].lower not in _JOINS
+        ):
+            back -= 1
+        start = sentence.tokens[back].start
+        subject = back < k
     return start, end, subject
 
 
@@ -187,8 +241,12 @@ def _weights(sentence: Sentence) -> list[tuple[float, Token]]:
 def _eased(text: str, pos: int) -> bool:
     """Whether the conflict word at ``pos`` is being eased ("will suspend further walkouts"),
     and not failing to be ("failed to resolve the dispute")."""
-    easing = _EASING.search(text, 0, pos)
-    return easing is not None and not _UNEASED.search(text, 0, easing.start())
+    # The easing verb sits at most three words before the conflict word: search a short
+    # window, not the whole sentence before it (that was quadratic in the sentence).
+    easing = _EASING.search(text, max(0, pos - _EASING_WINDOW), pos)
+    if easing is None:
+        return False
+    return not _UNEASED.search(text, max(0, easing.start() - _EASING_WINDOW), easing.start())
 
 
 def conflict_score(sentence: Sentence) -> float:
@@ -214,8 +272,24 @@ def _gap_tension(cast: Cast, sentence: Sentence) -> Tension | None:
         description = tidy(f"{first}, while {right}", keep_article=True)
         start = sentence.start + left_start
         found = parties(cast, sentence, start, sentence.start + joint.end() + len(right))
+        if not found:  # unnamed sides ("Workers", "the company"): their own words
+            sides = [_side(first, offers[0] or demands[0]), _side(right, offers[1] or demands[1])]
+            found = [side for side in sides if side]
         return Tension(description=description, parties=found, evidence=sentence.text)
     return None
+
+
+def _side(clause: str, verb: re.Match[str] | None) -> str | None:
+    """The subject of one side of an offer-demand gap: the words before its verb."""
+    if verb is None:
+        return None
+    words = [w for w in clause[: verb.start()].split() if w.lower() not in _GAP_AUXILIARIES]
+    return tidy(" ".join(words), keep_article=True) if 0 < len(words) <= 4 else None
+
+
+_GAP_AUXILIARIES = frozenset(
+    ["is", "are", "was", "were", "has", "have", "had", "will", "would", "also", "still"]
+)
 
 
 def _words(text: str) -> set[str]:
@@ -226,6 +300,20 @@ def _same_story(a: Tension, b: Tension) -> bool:
     """Two descriptions of one conflict (a standfirst and the lead say it twice)."""
     wa, wb = _words(a.description), _words(b.description)
     return len(wa & wb) > _SAME * max(1, min(len(wa), len(wb)))
+
+
+def _fragment(doc: Doc, start: int, end: int) -> bool:
+    """A span too short to stand, or ending on a function word ("Disagree with them")."""
+    words = doc.text[start:end].split()
+    return len(words) < 4 or words[-1].lower().strip(".,;:") in _FUNCTION_END
+
+
+def _context_parties(cast: Cast, doc: Doc, sentence: Sentence) -> list[str]:
+    if sentence.index == 0:
+        return []
+    before = doc.sentences[sentence.index - 1]
+    found = parties(cast, before, before.start, before.end)
+    return found[:2]
 
 
 def find_tensions(doc: Doc, cast: Cast) -> list[Tension]:
@@ -244,6 +332,10 @@ def find_tensions(doc: Doc, cast: Cast) -> list[Tension]:
         if tension is None:
             cue = _anchor(sentence, weights)
             start, end, subject = _window(sentence, cue)
+            if _fragment(doc, start, end):
+                # "Disagree with them", "Sparked the protests ...": a clause with no
+                # subject reads as a fragment; the sentence from its start says who.
+                start, subject = sentence.start, True
             description = tidy(shorten(doc.text[start:end], _MAX_WORDS), keep_article=subject)
             if len(description.split()) < 3:
                 continue
@@ -252,6 +344,12 @@ def find_tensions(doc: Doc, cast: Cast) -> list[Tension]:
                 parties=parties(cast, sentence, start, end),
                 evidence=sentence.text,
             )
+        if not tension.parties:
+            # A dispute with nobody in it says little: take the people and organisations
+            # of the sentence before ("He denied it" after "Smith was charged ...").
+            tension.parties = _context_parties(cast, doc, sentence)
+            if not tension.parties:
+                continue
         if not sentence.terminal:
             score -= _STANDFIRST_PENALTY  # the body usually says it again, with more detail
         scored.append((score, sentence.index, tension))

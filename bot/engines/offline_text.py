@@ -10,18 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.engines.offline_lexicon import JUNK_PHRASES, STOPWORDS, TERMINATORS, wordset
+from bot.engines.offline_lexicon import JUNK_PHRASES, STOPWORDS, TERMINATORS
+from bot.sentences import CLOSERS as _CLOSERS
+from bot.sentences import split_spans
 
-# Latin terminal punctuation (closing quotes/brackets may follow), and CJK/Indic enders
-# that need no space after them.
-_LATIN_END = re.compile(r"(?:[.!?]+|…)[\"'”’»)\]]*(?=\s|$)")
-_OTHER_END = re.compile(r"[。！？।؟۔]+[」』”’)）\"']*")
 _TERMINAL_CHARS = ".!?…。！？।؟۔"
-_CLOSERS = "\"'”’»)]」』）"
-_OPENERS = "\"'“‘«([{「『（"
 _TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|\d+(?:[.,]\d+)+|[^\W_]+(?:['’\-+][^\W_]+)*")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _WRAP_MIN_CHARS = 35
+#: Longer "sentences" are cut into pieces (see ``_pieces``).
+MAX_SENTENCE_CHARS = 1200
+_DATELINE_CHARS = 80
 # "BERLIN, Dec 13 (Reuters) - " or "NEW DELHI: " before a story's first sentence.
 _DATELINE = re.compile(
     r"(?:[A-Z][A-Z.'’ -]{2,}(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*"
@@ -29,20 +28,6 @@ _DATELINE = re.compile(
     r"\((?:Reuters|AP|AFP|PTI|IANS|ANI|Bloomberg|dpa|Xinhua|UNI)\))\s*[-–—:]\s+(?=[A-Z“\"‘'])"
 )
 _URLISH = re.compile(r"^(?:https?://|www\.)\S*$|^[\w-]+(?:\.[\w-]+)+(?:/\S*)?$", re.I)
-
-# Abbreviations whose period never ends a sentence, and ones that may.
-_NEVER_END = wordset(
-    "mr mrs ms mx dr prof sr st gen col lt sgt capt cmdr adm maj gov sen rep rev hon pres "
-    "amb supt insp fr messrs mme mlle atty det brig cpl pvt no nos vol vs fig dept univ "
-    "approx est mt ave blvd rd cf ca"
-)
-_MAY_END = wordset("etc inc ltd co corp jr bros jan feb mar apr jun jul aug sep sept oct nov dec")
-_SENTENCE_OPENERS = wordset(
-    "the this that these those there their they he she it its we i you your our my his her "
-    "but and or so yet however in on at as for if when while after before since although a an "
-    "what why how who where meanwhile still also then now some many most both each one another "
-    "such no not later earlier today yesterday tomorrow"
-)
 
 
 class Token:
@@ -202,56 +187,6 @@ def _paragraphs(text: str, title: str | None) -> list[tuple[int, int]]:
     return paragraphs
 
 
-def _previous_word(text: str, pos: int, floor: int) -> str:
-    match = re.search(r"(\S+)\s*$", text[floor:pos])
-    return match.group(1).lstrip(_OPENERS) if match else ""
-
-
-def _next_word(text: str, pos: int, stop: int) -> str:
-    match = re.match(r"\s*(\S+)", text[pos:stop])
-    return match.group(1).lstrip(_OPENERS) if match else ""
-
-
-def _latin_break(text: str, match: re.Match[str], start: int, stop: int) -> bool:
-    """Whether terminal punctuation ``match`` ends a sentence (abbreviations don't)."""
-    following = _next_word(text, match.end(), stop)
-    if not following:
-        return True
-    if following[0].islower():
-        return False
-    if not match.group().startswith(".") or match.group().startswith(".."):
-        return True
-    word = _previous_word(text, match.start(), start).rstrip(".")
-    low = word.lower()
-    bare = following.rstrip(_CLOSERS + ".,;:!?").lower()
-    if low in _NEVER_END:
-        return False
-    initial = len(word) == 1 and word.isalpha()
-    initialism = bool(re.fullmatch(r"(?:[^\W\d_]\.)+[^\W\d_]", word))
-    if initial or initialism or low in _MAY_END:
-        return bare in _SENTENCE_OPENERS
-    return True
-
-
-def split_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentence spans inside ``text[start:end]``, each stripped of surrounding space."""
-    cuts: set[int] = set()
-    for match in _LATIN_END.finditer(text, start, end):
-        if _latin_break(text, match, start, end):
-            cuts.add(match.end())
-    for match in _OTHER_END.finditer(text, start, end):
-        cuts.add(match.end())
-    spans: list[tuple[int, int]] = []
-    pos = start
-    for cut in [*sorted(cuts), end]:
-        piece = text[pos:cut]
-        if piece.strip():
-            lead = len(piece) - len(piece.lstrip())
-            spans.append((pos + lead, pos + len(piece.rstrip())))
-        pos = cut
-    return spans
-
-
 def tokenize(text: str, offset: int = 0) -> list[Token]:
     """Words of ``text`` with offsets shifted by ``offset``."""
     return [Token(m.group(), m.start() + offset, m.end() + offset) for m in _TOKEN.finditer(text)]
@@ -269,17 +204,37 @@ def detect_title(text: str) -> str | None:
     return None
 
 
+def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A sentence cut at white space into pieces of at most ``MAX_SENTENCE_CHARS``.
+
+    No real sentence is that long; an unpunctuated wall of text is, and every heuristic
+    that reads a sentence whole would then cost the square of the wall's length."""
+    pieces: list[tuple[int, int]] = []
+    while end - start > MAX_SENTENCE_CHARS:
+        cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, start + MAX_SENTENCE_CHARS)
+        if cut <= start:
+            cut = start + MAX_SENTENCE_CHARS
+        pieces.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if start < end:
+        pieces.append((start, end))
+    return pieces
+
+
 def prepare(text: str, title: str | None) -> Doc:
     """Split ``text`` into content sentences with tokens."""
     title = title or detect_title(text)
     found: list[tuple[int, int, int]] = []
     for p_index, (p_start, p_end) in enumerate(_paragraphs(text, title)):
         for s_start, s_end in split_spans(text, p_start, p_end):
-            dateline = _DATELINE.match(text, s_start, s_end)
+            # A dateline is short: matching a bounded window keeps a long line linear.
+            dateline = _DATELINE.match(text, s_start, min(s_end, s_start + _DATELINE_CHARS))
             if dateline and len(text[dateline.end() : s_end].split()) >= 3:
                 s_start = dateline.end()
             if not is_junk_line(text[s_start:s_end]):
-                found.append((s_start, s_end, p_index))
+                found.extend((a, b, p_index) for a, b in _pieces(text, s_start, s_end))
     # A standfirst line is often repeated as a body sentence: keep one copy, the
     # punctuated one when there is one.
     chosen: dict[str, tuple[int, int, int]] = {}

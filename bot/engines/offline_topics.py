@@ -7,14 +7,16 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from bot.engines.offline_keyphrases import keyphrases
 from bot.engines.offline_lexicon import GENERIC_NOUNS, STOPWORDS, wordset
 from bot.engines.offline_people import Cast
 from bot.engines.offline_phrases import tidy
 from bot.engines.offline_text import Doc, Sentence, tokenize
 from bot.models import Topic
 
-MAX_TOPICS = 10
-_FEW_TOPICS = 3
+MAX_TOPICS = 6
+#: Topics the rules may fill before YAKE's keyphrases get the rest.
+_RULE_TOPICS = 4
 _MAX_TOPIC_WORDS = 5
 
 _LIST_SUBJECT = re.compile(
@@ -220,9 +222,20 @@ def _place(candidate: _Candidate, chosen: list[_Candidate]) -> bool:
     return True
 
 
-def _mentions(doc: Doc, name: str) -> int:
-    low = name.lower()
-    return sum(s.text.lower().count(low) for s in doc.sentences)
+def _phrase_counts(doc: Doc, sizes: set[int]) -> Counter[tuple[str, ...]]:
+    """How often each word sequence of the given lengths occurs: one pass over the
+    article, so counting every candidate's mentions stays linear in its length."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    for sentence in doc.sentences:
+        words = [t.text.lower() for t in sentence.tokens]
+        for size in sizes:
+            for k in range(len(words) - size + 1):
+                counts[tuple(words[k : k + size])] += 1
+    return counts
+
+
+def _key(name: str) -> tuple[str, ...]:
+    return tuple(t.text.lower() for t in tokenize(name))
 
 
 def _fill(chosen: list[_Candidate], pool: list[_Candidate], people: set[str], limit: int) -> None:
@@ -236,22 +249,32 @@ def _fill(chosen: list[_Candidate], pool: list[_Candidate], people: set[str], li
             _place(candidate, chosen)
 
 
+def _is_topic(name: str, doc: Doc) -> bool:
+    """Several words, or one proper noun: a lone common noun ("Game") says nothing."""
+    words = _WORD.findall(name)
+    if len(words) != 1:
+        return bool(words)
+    return words[0][:1].isupper() and words[0].lower() not in doc.lower_vocab
+
+
 def find_topics(doc: Doc, cast: Cast) -> list[Topic]:
     """What the article is about: named agenda items and disputes first, then recurring
-    noun phrases."""
+    noun phrases, then YAKE's keyphrases."""
     people = {w.lower() for e in cast.entities for w in _WORD.findall(e.name)}
-    named: list[_Candidate] = []
-    for sentence in doc.sentences:
-        for name in [*_enumerations(sentence), *_cue_topics(sentence)]:
-            named.append(_Candidate(name, sentence, 1.5 + _mentions(doc, name)))
+    found = [
+        (name, sentence)
+        for sentence in doc.sentences
+        for name in [*_enumerations(sentence), *_cue_topics(sentence)]
+    ]
+    counts = _phrase_counts(doc, {len(_key(name)) for name, _ in found})
+    named = [_Candidate(name, sentence, 1.5 + counts[_key(name)]) for name, sentence in found]
     named.sort(key=lambda c: (-c.score, c.sentence.index))
     recurring = sorted(_frequent_phrases(doc, people), key=lambda c: (-c.score, c.sentence.index))
+    pool = [c for c in [*named, *recurring] if _is_topic(c.name, doc)]
     chosen: list[_Candidate] = []
-    _fill(chosen, [*named, *recurring], people, MAX_TOPICS)
-    if len(chosen) < _FEW_TOPICS:
-        # A short or list-free story: words said twice (headline included) will do.
-        relaxed = _frequent_phrases(doc, people, min_single=2)
-        _fill(
-            chosen, sorted(relaxed, key=lambda c: (-c.score, c.sentence.index)), people, _FEW_TOPICS
-        )
+    _fill(chosen, pool, people, _RULE_TOPICS)
+    phrases = [
+        _Candidate(name, sentence, 0.0) for name, sentence in keyphrases(doc, limit=MAX_TOPICS)
+    ]
+    _fill(chosen, phrases, people, MAX_TOPICS)
     return [Topic(name=tidy(c.name), evidence=c.sentence.text) for c in chosen]

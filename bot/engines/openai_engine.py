@@ -9,6 +9,7 @@ tenacity (the SDK's own retries are off); unusable output gets one repair call.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Iterable
@@ -23,6 +24,7 @@ from bot.engines.llm_output import Unusable, Usage, read_completion, short
 from bot.engines.llm_retry import RetryPolicy, call_with_retries
 from bot.engines.llm_schema import BriefDraft, dedupe_draft, draft_to_brief, trim_partials
 from bot.errors import BriefbotError, ConfigError, NoTextError
+from bot.language import language_name
 from bot.models import Article, Brief, BriefMeta
 from bot.prompting import prompt_version, render_prompt
 from bot.tokens import count_tokens
@@ -39,6 +41,10 @@ _MARGIN = 8
 _MIN_CHUNK = 100
 
 _warned_prices: set[str] = set()
+#: The language the brief being written is in (see ``OpenAIEngine.brief``).
+_language: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "briefbot_language", default=None
+)
 
 
 def build_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -124,8 +130,13 @@ class OpenAIEngine:
 
     # --- the brief -----------------------------------------------------------------
 
-    async def brief(self, article: Article) -> Brief:
-        """A brief of ``article``: one call if it fits the budget, map-reduce if not."""
+    async def brief(self, article: Article, *, language: str | None = None) -> Brief:
+        """A brief of ``article``: one call if it fits the budget, map-reduce if not.
+
+        ``language`` (an ISO code, default BRIEFBOT_LANGUAGE) is what the model writes in."""
+        # A context variable, not engine state: one engine writes concurrent briefs for
+        # channels with different languages, and each call's tasks inherit its own value.
+        _language.set(language or self.settings.language)
         if not article.text.strip():
             raise NoTextError(
                 "The article has no text to brief.", hint="Send a link or paste some text."
@@ -267,9 +278,10 @@ class OpenAIEngine:
     # --- prompts and budgets ----------------------------------------------------------
 
     def _system(self) -> ChatCompletionMessageParam:
+        code = _language.get() or self.settings.language
         return {
             "role": "system",
-            "content": render_prompt("system.j2", language=self.settings.language),
+            "content": render_prompt("system.j2", language=code, language_name=language_name(code)),
         }
 
     def _brief_messages(self, article: Article) -> Messages:

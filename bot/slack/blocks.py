@@ -80,7 +80,8 @@ def settings_message(view: ChannelView) -> SlackMessage:
     lines = [
         "*Briefbot settings for this channel*",
         f"• Engine: `{sanitize_slack(engine)}`",
-        f"• Language: `{sanitize_slack(view.language)}`",
+        f"• Language of model briefs: `{sanitize_slack(view.language)}` "
+        f"(`{COMMAND} settings language <code>` to change it)",
         f"• Template: `{sanitize_slack(view.template)}`",
         f"• Auto-briefs for pasted links: *{auto}* (`{COMMAND} {switch}` to turn them {switch})",
         questions_line(view.questions_any),

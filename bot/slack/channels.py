@@ -29,6 +29,7 @@ class ChannelSettings:
         self.auto_default = auto_default
         self._auto: dict[tuple[str, str], bool] = {}
         self._questions: dict[tuple[str, str], bool] = {}
+        self._language: dict[tuple[str, str], str | None] = {}
 
     def auto_brief(self, team: str, channel: str) -> bool:
         """Whether a link pasted in this channel is briefed without being asked."""
@@ -70,4 +71,27 @@ class ChannelSettings:
             " questions=excluded.questions, updated_by=excluded.updated_by,"
             " updated_at=excluded.updated_at",
             (team, channel, "any" if on else "mention", user, time.time()),
+        )
+
+    # --- the language model briefs are written in (/brief settings language) ----------
+
+    def language(self, team: str, channel: str) -> str | None:
+        """The channel's brief language (ISO code), or None for the configured default."""
+        key = (team, channel)
+        if key not in self._language:
+            row = self.conn.execute(
+                "SELECT language FROM channel_settings WHERE team=? AND channel=?", key
+            ).fetchone()
+            self._language[key] = None if row is None else row[0]
+        return self._language[key]
+
+    def set_language(self, team: str, channel: str, code: str | None, *, user: str | None) -> None:
+        """Set the channel's language; None goes back to the default."""
+        self._language[(team, channel)] = code
+        self.conn.execute(
+            "INSERT INTO channel_settings (team, channel, language, updated_by, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (team, channel) DO UPDATE SET"
+            " language=excluded.language, updated_by=excluded.updated_by,"
+            " updated_at=excluded.updated_at",
+            (team, channel, code, user, time.time()),
         )

@@ -19,6 +19,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot import retention
 from bot.ingest.load import word_count
+from bot.language import LANGUAGE_CODE, language_name
 from bot.render import SlackMessage
 from bot.sanitize import sanitize_slack
 from bot.slack import blocks, intake
@@ -73,7 +74,7 @@ def channel_view(deps: Deps, team: str, channel: str) -> blocks.ChannelView:
     return blocks.ChannelView(
         engine=engine,
         model=s.model if engine == "openai" else None,
-        language=s.language,
+        language=deps.channels.language(team, channel) or s.language,
         template=str(s.template_dir) if s.template_dir else "built-in",
         auto_brief=deps.channels.auto_brief(team, channel),
         questions_any=deps.channels.questions_any(team, channel),
@@ -148,6 +149,40 @@ add_subcommand("settings", _settings, takes_args=True)
 add_subcommand("on", _switch(True))
 add_subcommand("off", _switch(False))
 add_subcommand("forget", _forget)
+
+
+async def _language(deps: Deps, body: dict[str, Any], value: str) -> Reply:
+    """``/brief settings language <code>``: the language model briefs are written in."""
+    team, channel = str(body.get("team_id", "")), str(body.get("channel_id", ""))
+    current = deps.channels.language(team, channel) or deps.settings.language
+    if not value:
+        return Reply(blocks.text_message(language_usage(current)))
+    code = None if value.lower() == "default" else value
+    if code is not None and not LANGUAGE_CODE.fullmatch(code):
+        shown = sanitize_slack(value)[:40]
+        return Reply(
+            blocks.text_message(f"`{shown}` is not a language code. " + language_usage(current))
+        )
+    user = body.get("user_id")
+    deps.channels.set_language(team, channel, code, user=user)
+    chosen = code or deps.settings.language
+    who = f"<@{user}>" if user else "Someone"
+    text = (
+        f"{who} set the language of briefs in this channel to {language_name(chosen)} "
+        f"(`{chosen}`). Model briefs are written in it; quotes stay in the article's language."
+    )
+    return Reply(blocks.text_message(text), in_channel=True)
+
+
+def language_usage(current: str) -> str:
+    return (
+        f"Briefs in this channel are written in {language_name(current)} (`{current}`). "
+        f"Change it with `{COMMAND} settings language <code>` (an ISO 639-1 code such as "
+        f"`de`, `es` or `pt-BR`), or `{COMMAND} settings language default`."
+    )
+
+
+add_setting("language", _language)
 
 
 async def _ack(ack: Any, reply: Reply) -> None:

@@ -33,6 +33,7 @@ from bot.render import SlackMessage, build_error_message, build_messages, build_
 from bot.sanitize import link
 from bot.service import BriefResult, BriefService, describe_source
 from bot.slack import blocks, intake
+from bot.slack.channels import ChannelSettings
 from bot.slack.pacing import ChannelPacer
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Poster:
         service: BriefService,
         pacer: ChannelPacer,
         wake: Callable[[], None] = lambda: None,
+        channels: ChannelSettings | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
@@ -78,6 +80,7 @@ class Poster:
         self.handlers: dict[str, Callable[[Job], Awaitable[None]]] = {}
         #: Called with (job payload, result) after each brief, before it is posted.
         self.on_brief: Callable[[dict[str, Any], BriefResult], Awaitable[None]] | None = None
+        self.channels = channels
 
     async def run(self, job: Job) -> None:
         """Run a claimed job to done, failed, or back to the queue for a later retry."""
@@ -156,9 +159,10 @@ class Poster:
     ) -> tuple[list[SlackMessage], str | None]:
         """The brief's messages, or one short error message and the error for the log."""
         try:
-            result = await self.service.brief(
-                source, team=payload["team"], channel=payload["channel"]
-            )
+            team, channel = payload["team"], payload["channel"]
+            # The channel's /brief settings language, else BRIEFBOT_LANGUAGE.
+            language = self.channels.language(team, channel) if self.channels else None
+            result = await self.service.brief(source, team=team, channel=channel, language=language)
             messages = build_messages(result.brief, template_dir=self.settings.template_dir)
             if self.on_brief is not None:
                 await self.on_brief(payload, result)

@@ -151,6 +151,7 @@ async def running(
             queue=queue,
             service=service,
             pacer=ChannelPacer(settings.channel_post_interval),
+            channels=channels,
         )
         ask_store = AskStore(queue.conn)
         asker = AskService(settings, store=store)

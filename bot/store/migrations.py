@@ -210,6 +210,14 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE channel_settings ADD COLUMN questions TEXT;
         """,
     ),
+    Migration(
+        5,
+        "channel language for model briefs",
+        """
+        -- /brief settings language <code>; NULL means BRIEFBOT_LANGUAGE (bot/slack/channels.py).
+        ALTER TABLE channel_settings ADD COLUMN language TEXT;
+        """,
+    ),
 ]
 
 
