@@ -6,12 +6,13 @@ nothing else reads ``os.environ`` for configuration.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
 
@@ -72,7 +73,9 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = _env("BRIEFBOT_CHUNK_OVERLAP", 200, ge=0)
     keep_unverified: bool = _env("BRIEFBOT_KEEP_UNVERIFIED", False)
     offline_fallback: bool = _env("BRIEFBOT_OFFLINE_FALLBACK", True)
-    prices: dict[str, ModelPrice] = _env(
+    # NoDecode: the JSON is parsed by the validator below, so a bad value is a validation
+    # error that names its setting (pydantic's errors()), not a source error to pick apart.
+    prices: Annotated[dict[str, ModelPrice], NoDecode] = _env(
         "BRIEFBOT_PRICES", default_factory=lambda: dict(DEFAULT_PRICES)
     )
     template_dir: Path | None = _env("BRIEFBOT_TEMPLATE_DIR")
@@ -138,6 +141,16 @@ class Settings(BaseSettings):
     def has_openai_key(self) -> bool:
         return bool(self.openai_api_key and self.openai_api_key.get_secret_value().strip())
 
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _prices_from_json(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
+
     def engine_name(self) -> Literal["openai", "offline"]:
         """The engine to use: 'auto' means OpenAI when a key is set, offline otherwise."""
         if self.engine == "auto":
@@ -156,14 +169,6 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
     """Build the settings from the environment and ``.env``; raise ConfigError on bad values."""
     try:
         return Settings(_env_file=env_file, **overrides)
-    except SettingsError as exc:
-        # Raised before validation when a complex value (JSON) does not parse.
-        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
-        name = env_name(field) if field in Settings.model_fields else field
-        raise ConfigError(
-            f"Setting {name} is not valid JSON.",
-            hint=f"Fix {name} in your environment or .env; .env.example shows its format.",
-        ) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = first["loc"][0] if first["loc"] else "?"
@@ -171,7 +176,7 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
         got = first.get("input")
         shown = "" if name in _SECRET_VARS or isinstance(got, dict) else f" (got {got!r})"
         raise ConfigError(
-            f"Setting {name} is invalid: {first['msg']}{shown}.",
+            f"Setting {name} is invalid: {first['msg'].removeprefix('Value error, ')}{shown}.",
             hint=f"Fix {name} in your environment or .env; .env.example documents it.",
         ) from None
 

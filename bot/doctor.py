@@ -23,7 +23,6 @@ from typing import IO, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
-from pydantic_settings import SettingsError
 
 from bot.config import Settings, env_name
 from bot.errors import BriefbotError
@@ -76,12 +75,6 @@ def load_checked_settings(env_file: str | Path | None = ".env") -> tuple[Setting
         try:
             with _masked({env_name(f) for f in bad}, env_file) as masked_file:
                 settings = Settings(_env_file=masked_file)
-        except SettingsError as exc:  # a JSON setting that doesn't parse
-            text = str(exc)
-            field = text.split('"')[1] if '"' in text else ""
-            if field not in Settings.model_fields or field in bad:
-                raise
-            bad[field] = "is not valid JSON"
         except ValidationError as exc:
             for error in exc.errors():
                 loc = str(error["loc"][0]) if error["loc"] else ""
@@ -89,7 +82,7 @@ def load_checked_settings(env_file: str | Path | None = ".env") -> tuple[Setting
                 if field not in Settings.model_fields or field in bad:
                     raise
                 shown = "" if field in _SECRET_FIELDS else f" (got {error.get('input')!r})"
-                bad[field] = f"is invalid: {error['msg']}{shown}"
+                bad[field] = f"is invalid: {error['msg'].removeprefix('Value error, ')}{shown}"
         else:
             if bad:
                 return settings, [_bad_setting(f, problem) for f, problem in bad.items()]
