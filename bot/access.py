@@ -62,9 +62,6 @@ class AccessList:
             return USER_REFUSED
         return None
 
-    def allows(self, *, user: str | None, channel: str | None) -> bool:
-        return self.refusal(user=user, channel=channel) is None
-
 
 class BudgetExceeded(QuotaError):
     """The workspace's daily token budget is spent; the offline engine may still answer."""
