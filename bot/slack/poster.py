@@ -287,15 +287,19 @@ class Poster:
     async def _respond(self, response_url: str | None, text: str) -> None:
         if not response_url:
             return
+        from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+        # slack_sdk's own client for response_url: Slack's payload shape, its timeouts and
+        # error handling, instead of a hand-rolled aiohttp post.
         try:
-            async with aiohttp.ClientSession() as session:
-                await session.post(
-                    response_url,
-                    json={"response_type": "ephemeral", "text": text},
-                    timeout=aiohttp.ClientTimeout(total=10),
-                )
+            response = await AsyncWebhookClient(response_url, timeout=10).send(
+                text=text, response_type="ephemeral"
+            )
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("could not answer the slash command: %s", exc)
+            return
+        if response.status_code != 200:
+            log.warning("could not answer the slash command: HTTP %s", response.status_code)
 
     # --- recovery ------------------------------------------------------------------------
 
