@@ -111,37 +111,6 @@ def timed(stage: str) -> Iterator[None]:
     observe_stage(stage, time.perf_counter() - started)
 
 
-class LoadTimer:
-    """Splits ``load_article``'s time into the fetch and extract stages.
-
-    ``load_article`` reports progress once before fetching a link and once more when the
-    page is in and extraction starts; :attr:`progress` notes when each message came, so
-    the split needs no timing code inside ingest. Pasted text and local files are read
-    without a network fetch, so all their time is extract.
-    """
-
-    def __init__(self, progress: Callable[[str], None] | None = None) -> None:
-        self._forward = progress
-        self._started = time.perf_counter()
-        self._marks: list[float] = []
-
-    def progress(self, message: str) -> None:
-        self._marks.append(time.perf_counter())
-        if self._forward is not None:
-            self._forward(message)
-
-    def observe(self, source_kind: str) -> None:
-        """Record the stages of a load that just succeeded."""
-        now = time.perf_counter()
-        if source_kind != "url":
-            observe_stage("extract", now - self._started)
-        elif len(self._marks) >= 2:
-            observe_stage("fetch", self._marks[1] - self._started)
-            observe_stage("extract", now - self._marks[1])
-        else:  # no "reading" message: count it all as fetch rather than guess
-            observe_stage("fetch", now - self._started)
-
-
 def record_usage(model: str, *, tokens_in: int, tokens_out: int, calls: int, cost: float) -> None:
     """Add one brief's model usage (skip briefs that made no model call)."""
     if not (calls or tokens_in or tokens_out):

@@ -108,13 +108,11 @@ class BriefService:
             hit = await self._cached_link(source, team=team, channel=channel, language=language)
             if hit is not None:
                 return hit
-        timer = metrics.LoadTimer(progress)
         try:
-            article = await load_article(source, self.settings, progress=timer.progress)
+            article = await load_article(source, self.settings, progress=progress)
         except BriefbotError as exc:
             metrics.record_brief(exc.code)
             raise
-        timer.observe(source.kind)
         return await self.brief_article(
             article,
             use_cache=use_cache,

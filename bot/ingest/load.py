@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from bot import metrics
 from bot.config import Settings
 from bot.errors import InputError, NoTextError, TooLargeError
 from bot.ingest.decode import sniff
@@ -65,15 +66,17 @@ async def _from_url(
     _say(progress, f"Fetching {host.removeprefix('www.')}…")
     from bot.ingest.fetch import fetch  # httpx and the guard: only links need them
 
-    fetched = await fetch(source.value, settings, network=network)
+    with metrics.timed("fetch"):
+        fetched = await fetch(source.value, settings, network=network)
     _say(progress, "Reading the article…")
-    doc = await asyncio.to_thread(
-        extract_document,
-        fetched.body,
-        content_type=fetched.content_type,
-        charset=fetched.charset,
-        url=fetched.final_url,
-    )
+    with metrics.timed("extract"):
+        doc = await asyncio.to_thread(
+            extract_document,
+            fetched.body,
+            content_type=fetched.content_type,
+            charset=fetched.charset,
+            url=fetched.final_url,
+        )
     if word_count(doc.text) < MIN_WORDS:
         raise NoTextError(
             f"No readable article text at {fetched.final_url} "
@@ -104,9 +107,10 @@ async def _from_file(
 ) -> Article:
     path = Path(source.value)
     _say(progress, f"Reading {path.name}…")
-    body = await asyncio.to_thread(_read_file, path, settings.fetch_max_bytes)
-    content_type = _CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
-    doc = await asyncio.to_thread(extract_document, body, content_type=content_type, name=path.name)
+    with metrics.timed("extract"):  # a local read is no fetch: all of it is extract
+        body = await asyncio.to_thread(_read_file, path, settings.fetch_max_bytes)
+        kind = _CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+        doc = await asyncio.to_thread(extract_document, body, content_type=kind, name=path.name)
     if word_count(doc.text) < MIN_WORDS:
         raise NoTextError(
             f"No readable text in {path.name} (it may be empty, image-only or scanned).",
@@ -161,4 +165,5 @@ async def load_article(
         return await _from_url(source, settings, progress, network)
     if source.kind == "file":
         return await _from_file(source, settings, progress)
-    return _from_text(source)
+    with metrics.timed("extract"):
+        return _from_text(source)
