@@ -6,8 +6,9 @@ can't clash with ours and tests read exactly what Briefbot recorded.
 
 Who records what:
 
-- ``bot.service.BriefService``: briefs by outcome, fetch/extract/model stage times,
-  tokens, calls and estimated cost by model;
+- ``bot.ingest.load_article``: the fetch and extract stage times (:func:`timed`);
+- ``bot.service.BriefService``: briefs by outcome, the model stage's time, tokens, calls
+  and estimated cost by model;
 - the Slack runner: jobs queued and in flight (:func:`watch_jobs`), Web API call times as
   the ``post`` stage (:func:`slack_trace_config` on its aiohttp session);
 - the digest runner: :func:`record_digest` with each run's status.
