@@ -32,6 +32,8 @@ _INSERT = (
     "INSERT OR IGNORE INTO jobs (id, event_id, kind, payload, state, created_at, updated_at)"
     " VALUES (?, ?, ?, ?, 'queued', ?, ?)"
 )
+
+
 def source_key(source: Source) -> str:
     """The part of a job identity that names what is briefed."""
     if source.kind == "url":

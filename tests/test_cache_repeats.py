@@ -44,8 +44,13 @@ async def test_a_page_cannot_claim_another_articles_cache_entry(
     html = {"Content-Type": "text/html; charset=utf-8"}
     real = article_html(300, title="The real story")
     web.add("/real", real, headers=html)
-    web.add("/impostor", article_html(300, title="An impostor").replace(
-        "</head>", f'<link rel="canonical" href="{web.url("/real")}"></head>'), headers=html)
+    web.add(
+        "/impostor",
+        article_html(300, title="An impostor").replace(
+            "</head>", f'<link rel="canonical" href="{web.url("/real")}"></head>'
+        ),
+        headers=html,
+    )
     settings = make_settings(allow_private_networks=True)
     with Store.open(settings.database_url) as store:
         service = BriefService(settings, store=store, engine_name="offline")

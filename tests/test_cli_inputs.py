@@ -21,7 +21,8 @@ from bot import cli
 from bot.ingest.decode import decode_text
 
 SPANISH = (
-    "El gobierno admitió el engaño ante el congreso. " * 3
+    "El gobierno admitió el engaño ante el congreso. "
+    * 3
     + "La ministra dijo que la reforma seguirá adelante pese a las protestas de los "
     "sindicatos y de la oposición, que piden más diálogo antes de la votación del próximo "
     "mes en la cámara baja del país. "
@@ -95,7 +96,7 @@ def test_a_latin1_file_keeps_its_letters(
 
 
 def test_utf8_cut_inside_its_last_character_stays_utf8() -> None:
-    body = ("We’d like to say that the committee’s report was on time. " * 3 + "the end’")
+    body = "We’d like to say that the committee’s report was on time. " * 3 + "the end’"
     decoded = decode_text(body.encode("utf-8")[:-1])
     assert decoded.startswith("We’d like") and "‚Äô" not in decoded
     assert decoded.endswith("the end\ufffd")  # only the broken bytes are replaced

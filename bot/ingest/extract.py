@@ -187,8 +187,9 @@ def headline(text: str) -> str | None:
         or len(first) > _HEADLINE_MAX_CHARS
         or len(first.split()) > _HEADLINE_MAX_WORDS
         or first[-1] in ".,;:"
-        or not (first[0].isupper() or first[0].isdigit() or first[0] in "\"“‘'"
-                or _caseless(first[0]))
+        or not (
+            first[0].isupper() or first[0].isdigit() or first[0] in "\"“‘'" or _caseless(first[0])
+        )
     ):
         return None
     return first

@@ -101,8 +101,10 @@ async def _thread_reply(body: dict[str, Any], context: Any) -> bool:
 async def _questions_setting(deps: Deps, body: dict[str, Any], value: str) -> commands.Reply:
     word = value.lower()
     if word not in ("any", "mention"):
-        text = "Use `/brief settings questions any` (every reply in a brief's thread is a " \
-               "question) or `/brief settings questions mention` (only replies that mention me)."
+        text = (
+            "Use `/brief settings questions any` (every reply in a brief's thread is a "
+            "question) or `/brief settings questions mention` (only replies that mention me)."
+        )
         return commands.Reply(blocks.text_message(text))
     team, channel = str(body.get("team_id", "")), str(body.get("channel_id", ""))
     deps.channels.set_questions_any(team, channel, word == "any", user=body.get("user_id"))
