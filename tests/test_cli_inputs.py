@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import random
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,19 +44,6 @@ PAGE = (
     "<h1>Tariff plan faces review</h1>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
     + "</article></body></html>"
 )  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """cli.main configures the root logger as a process would; later tests need it back."""
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved[0]:
-        root.addHandler(handler)
-    root.setLevel(saved[1])
 
 
 def _pipe(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
