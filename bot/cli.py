@@ -13,10 +13,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from bot import __version__
-from bot.config import Settings, load_settings
+from bot.config import Settings, find_env_file, load_settings
 from bot.errors import BriefbotError, InputError
 
 log = logging.getLogger("bot")
@@ -46,7 +47,8 @@ def _build_parser() -> argparse.ArgumentParser:
             "  briefbot extract https://example.com/news/story\n"
             "  pbpaste | briefbot brief -\n"
             "  briefbot serve --mode socket\n\n"
-            "Settings come from the environment or a .env file; see .env.example."
+            "Settings come from the environment and <data dir>/.env (or --env-file);\n"
+            "see .env.example."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -54,6 +56,12 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
     parser.add_argument(
         "--debug", action="store_true", help="verbose logs on stderr (secrets are never logged)"
+    )
+    parser.add_argument(
+        "--env-file",
+        metavar="PATH",
+        help="read settings from this file (default: $BRIEFBOT_ENV_FILE, else <data dir>/.env; "
+        "never ./.env)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -288,7 +296,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _doctor(args: argparse.Namespace) -> int:
     from bot.doctor import main as doctor
 
-    return doctor(mode=args.mode)
+    return doctor(mode=args.mode, env_file=find_env_file(args.env_file))
 
 
 def _label(source: Any) -> str:
@@ -314,8 +322,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides: dict[str, Any] = {}
         if getattr(args, "model", None):
             overrides["model"] = args.model
-        settings = load_settings(**overrides)
+        env_file = find_env_file(args.env_file)
+        settings = load_settings(env_file, **overrides)
         _setup_logging(settings, debug=args.debug, quiet=args.quiet, command=args.command)
+        if Path(".env").is_file() and (env_file is None or not env_file.samefile(".env")):
+            log.warning(
+                "ignoring ./.env: settings are read from the environment and %s",
+                env_file or "<data dir>/.env (or --env-file / BRIEFBOT_ENV_FILE)",
+            )
         if settings.allow_private_networks:
             log.warning(
                 "BRIEFBOT_ALLOW_PRIVATE_NETWORKS is on: links to private and local "

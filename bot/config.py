@@ -6,7 +6,9 @@ nothing else reads ``os.environ`` for configuration.
 
 from __future__ import annotations
 
+import enum
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,6 +17,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.logs import redact_text
 
 
 class ModelPrice(BaseModel):
@@ -48,7 +51,8 @@ class Settings(BaseSettings):
     """Every setting Briefbot has. Each one is documented in .env.example."""
 
     model_config = SettingsConfigDict(
-        env_file=".env",
+        # Never the working directory's .env: see find_env_file() for where it is read.
+        env_file=None,
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
@@ -130,6 +134,18 @@ class Settings(BaseSettings):
     # --- Logging ---------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("BRIEFBOT_LOG_LEVEL", "INFO")
 
+    # --- Where settings come from (read from the environment only; see find_env_file) ---
+    env_file: Path | None = _env("BRIEFBOT_ENV_FILE")
+
+    # --- Issue 15: operations endpoints and intake limits ------------------------------
+    # Interface of the ops port (BRIEFBOT_METRICS_PORT): /readyz and /metrics stay private.
+    metrics_host: str = _env("BRIEFBOT_METRICS_HOST", "127.0.0.1")
+    # Links briefed from one message; the rest are skipped with a note in the thread.
+    max_links_per_message: int = _env("BRIEFBOT_MAX_LINKS_PER_MESSAGE", 5, ge=1, le=50)
+    # Briefs one user, and one channel, may ask for per rolling hour (bot/slack/limits.py).
+    user_briefs_per_hour: int = _env("BRIEFBOT_USER_BRIEFS_PER_HOUR", 120, ge=1)
+    channel_briefs_per_hour: int = _env("BRIEFBOT_CHANNEL_BRIEFS_PER_HOUR", 240, ge=1)
+
     @property
     def database_url(self) -> str:
         """DATABASE_URL if set, else SQLite in the data dir."""
@@ -165,8 +181,46 @@ def env_name(field: str) -> str:
     return alias if isinstance(alias, str) else field.upper()
 
 
-def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
-    """Build the settings from the environment and ``.env``; raise ConfigError on bad values."""
+class EnvFileLookup(enum.Enum):
+    FIND = "find"
+
+
+#: ``load_settings(env_file=FIND_ENV_FILE)``: the documented .env (see :func:`find_env_file`).
+FIND_ENV_FILE = EnvFileLookup.FIND
+ENV_FILE_VAR = "BRIEFBOT_ENV_FILE"
+
+
+def find_env_file(explicit: str | Path | None = None) -> Path | None:
+    """The .env file to read: ``--env-file``, else BRIEFBOT_ENV_FILE, else ``<data dir>/.env``.
+
+    Never the working directory's: running briefbot inside a folder someone else wrote
+    must not let its .env redirect the API key or turn off the SSRF guard. A file named
+    explicitly must exist; the data dir's is optional.
+    """
+    named = explicit or os.environ.get(ENV_FILE_VAR) or None
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            how = "--env-file" if explicit else ENV_FILE_VAR
+            raise ConfigError(
+                f"{how} names {path}, which is not a file.",
+                hint=f"Point {how} at your settings file, or drop it to use <data dir>/.env.",
+            )
+        return path
+    data_dir = os.environ.get("BRIEFBOT_DATA_DIR") or None
+    candidate = (Path(data_dir).expanduser() if data_dir else _default_data_dir()) / ".env"
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(
+    env_file: str | Path | EnvFileLookup | None = FIND_ENV_FILE, **overrides: Any
+) -> Settings:
+    """Build the settings from the environment and a .env file; ConfigError on bad values.
+
+    ``env_file``: a path, None for the environment alone, or (default) :func:`find_env_file`.
+    """
+    if isinstance(env_file, EnvFileLookup):
+        env_file = find_env_file()
     try:
         return Settings(_env_file=env_file, **overrides)
     except ValidationError as exc:
@@ -175,8 +229,11 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
         name = loc if isinstance(loc, str) and loc.isupper() else env_name(str(loc))
         got = first.get("input")
         shown = "" if name in _SECRET_VARS or isinstance(got, dict) else f" (got {got!r})"
+        # A token pasted into the wrong setting must not be echoed back (redact_text).
         raise ConfigError(
-            f"Setting {name} is invalid: {first['msg'].removeprefix('Value error, ')}{shown}.",
+            redact_text(
+                f"Setting {name} is invalid: {first['msg'].removeprefix('Value error, ')}{shown}."
+            ),
             hint=f"Fix {name} in your environment or .env; .env.example documents it.",
         ) from None
 

@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from bot.config import Settings, env_name
+from bot.config import FIND_ENV_FILE, EnvFileLookup, Settings, env_name, find_env_file
 from bot.errors import BriefbotError
+from bot.logs import redact_text
 
 Status = Literal["ok", "warn", "fail", "skip"]
 Mode = Literal["socket", "http"]
@@ -67,7 +68,7 @@ def _skip(name: str, detail: str) -> Check:
 # --- settings ------------------------------------------------------------------------------
 
 
-def load_checked_settings(env_file: str | Path | None = ".env") -> tuple[Settings, list[Check]]:
+def load_checked_settings(env_file: str | Path | None) -> tuple[Settings, list[Check]]:
     """The settings, with a failed row per invalid value (its default stands in for it)."""
     by_env = {env_name(f).lower(): f for f in Settings.model_fields}
     bad: dict[str, str] = {}  # field -> what's wrong, in the order found
@@ -82,7 +83,8 @@ def load_checked_settings(env_file: str | Path | None = ".env") -> tuple[Setting
                 if field not in Settings.model_fields or field in bad:
                     raise
                 shown = "" if field in _SECRET_FIELDS else f" (got {error.get('input')!r})"
-                bad[field] = f"is invalid: {error['msg'].removeprefix('Value error, ')}{shown}"
+                problem = error["msg"].removeprefix("Value error, ")
+                bad[field] = redact_text(f"is invalid: {problem}{shown}")
         else:
             if bad:
                 return settings, [_bad_setting(f, problem) for f, problem in bad.items()]
@@ -137,9 +139,11 @@ def _url_check(name: str, url: str) -> Check:
 
 
 def _safe_url(url: str) -> str:
-    """The URL without any user:password@ part."""
+    """The URL without any user:password@ part, query or fragment (Azure puts keys there)."""
     parts = urlsplit(url)
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
+    query = "?[redacted]" if parts.query else ""
+    bare = parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1], query="", fragment="")
+    return bare.geturl() + query
 
 
 def _is_local(host: str) -> bool:
@@ -431,13 +435,19 @@ def database_check(settings: Settings) -> Check:
 
 
 def port_check(settings: Settings, mode: Mode) -> Check:
+    if mode == "http" and settings.metrics_port:
+        return _ok(
+            "ports",
+            f"PORT {settings.port} serves /slack/events and /healthz; "
+            f"{settings.metrics_host}:{settings.metrics_port} serves /readyz and /metrics",
+        )
     if mode == "http":
         return _ok("ports", f"PORT {settings.port} serves /slack/events, /healthz, /readyz and "
-                   "/metrics")  # fmt: skip
+                   "/metrics (set BRIEFBOT_METRICS_PORT to move the last two off it)")  # fmt: skip
     if not settings.metrics_port:
         return _ok("ports", "socket mode listens on no port; set BRIEFBOT_METRICS_PORT to serve "
                    "/healthz, /readyz and /metrics")  # fmt: skip
-    return _ok("ports", f"BRIEFBOT_METRICS_PORT {settings.metrics_port} serves /healthz, "
+    return _ok("ports", f"{settings.metrics_host}:{settings.metrics_port} serves /healthz, "
                "/readyz and /metrics")  # fmt: skip
 
 
@@ -472,16 +482,21 @@ def run_checks(settings: Settings, mode: Mode, *, needed: bool | None = None) ->
 def format_table(rows: list[Check]) -> str:
     width = max(len("check"), *(len(r.name) for r in rows))
     lines = [f"{'check':<{width}}  status  detail", f"{'-' * width}  ------  ------"]
-    lines += [f"{r.name:<{width}}  {r.status:<6}  {r.detail}" for r in rows]
+    # Last line of defence: a secret that slipped into a detail (an exception's text, a
+    # URL) is hidden by shape.
+    lines += [f"{r.name:<{width}}  {r.status:<6}  {redact_text(r.detail)}" for r in rows]
     counts = {s: sum(r.status == s for r in rows) for s in ("ok", "warn", "fail", "skip")}
     lines += ["", ", ".join(f"{n} {s}" for s, n in counts.items())]
     return "\n".join(lines)
 
 
 def main(
-    *, mode: Mode | None = None, env_file: str | Path | None = ".env", out: IO[str] | None = None
-) -> int:
+    *, mode: Mode | None = None, env_file: str | Path | EnvFileLookup | None = FIND_ENV_FILE,
+    out: IO[str] | None = None,
+) -> int:  # fmt: skip
     """Run every check and print the table; 1 if any check failed, else 0."""
+    if isinstance(env_file, EnvFileLookup):
+        env_file = find_env_file()
     settings, rows = load_checked_settings(env_file)
     chosen = mode or guess_mode(settings)
     # An explicit --mode or any Slack setting means the bot is to run: its tokens are required.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -20,6 +21,28 @@ job_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id"
 
 # Attributes every LogRecord has; anything else was passed with extra= and is logged as a field.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+# Secrets that are not one of our four known settings: token-shaped values (a Slack or
+# OpenAI token pasted into another setting), credentials in a URL's userinfo, and key-like
+# query parameters (Azure's ?api-key=). Each pattern is a literal prefix and one class.
+_TOKEN_SHAPED = re.compile(r"\b(?:xox[a-z]|xapp|sk)-[\w-]{4,}")
+_URL_USERINFO = re.compile(r"(?<=//)[^/\s@:'\"]+:[^/\s@'\"]+@")
+_SECRET_QUERY = re.compile(
+    r"(?i)(?<=[?&])(api[-_]?key|key|token|access_token|secret|password|sig|signature|code)"
+    r"=[^&#\s'\"]+"
+)
+#: Loggers of the HTTP stacks under openai and slack_sdk. They may log full request URLs
+#: (with a key in the query) at INFO and headers at DEBUG. Current openai releases use
+#: httpx2/httpcore2; older ones httpx/httpcore.
+TRANSPORT_LOGGERS = ("httpx", "httpcore", "httpx2", "httpcore2")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with token-shaped values, URL userinfo and key-like query values hidden."""
+    text = _TOKEN_SHAPED.sub("[redacted]", text)
+    text = _URL_USERINFO.sub("[redacted]@", text)
+    return _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=[redacted]", text)
 
 
 @contextmanager
@@ -39,20 +62,21 @@ class _Redactor(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.job_id = job_id_var.get()
-        if self.secrets:
-            message = record.getMessage()
-            redacted = self._redact(message)
-            if redacted != message:
-                record.msg, record.args = redacted, None
-            for key, value in list(vars(record).items()):
-                if key not in _STANDARD and isinstance(value, str):
-                    setattr(record, key, self._redact(value))
+        # Every record, not only when secrets are known: unknown ones (a key in a URL, a
+        # token pasted into the wrong setting) are found by shape.
+        message = record.getMessage()
+        redacted = self._redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD and isinstance(value, str):
+                setattr(record, key, self._redact(value))
         return True
 
     def _redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "[redacted]")
-        return text
+        return redact_text(text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -110,5 +134,5 @@ def setup_logging(
     root.addHandler(handler)
     root.setLevel(level)
     # Libraries that log request URLs or headers at INFO stay at WARNING.
-    for noisy in ("httpx", "httpcore", "openai", "slack_sdk", "slack_bolt", "aiohttp.access"):
+    for noisy in (*TRANSPORT_LOGGERS, "openai", "slack_sdk", "slack_bolt", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

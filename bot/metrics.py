@@ -254,8 +254,8 @@ def readiness(**checks: Callable[[], Awaitable[bool]]) -> Readiness:
     return ready
 
 
-def add_health_routes(app: web.Application, *, ready: Readiness) -> None:
-    """Add GET /healthz (liveness), /readyz (``ready`` checks) and /metrics to ``app``."""
+def add_health_routes(app: web.Application, *, ready: Readiness, ops: bool = True) -> None:
+    """Add GET /healthz (liveness) and, if ``ops``, /readyz (``ready`` checks) and /metrics."""
     from aiohttp import web
 
     async def healthz(request: web.Request) -> web.Response:
@@ -280,6 +280,8 @@ def add_health_routes(app: web.Application, *, ready: Readiness) -> None:
         return web.Response(body=metrics_text(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app.router.add_get("/healthz", healthz)
+    if not ops:  # they live on the ops port (BRIEFBOT_METRICS_PORT) instead
+        return
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.ask.store import AskStore
 from bot.config import Settings
+from bot.digest.store import stamp
 from bot.jobs import JobQueue
 from bot.store import Store
 
@@ -29,6 +30,7 @@ class Purged:
 
     briefs: int  # brief log rows and cache entries (the cache holds the article text)
     jobs: int
+    digest: int = 0  # feed entries shown and digest runs (what was posted, and when)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,29 @@ class Forgotten:
     briefs: int
     jobs: int
     questions: int = 0
+    digest: int = 0
+
+
+#: The digest's history tables and the column that dates a row. Followed feeds and the
+#: schedule are settings (like /brief off) and stay; /brief unfollow and digest off remove them.
+_DIGEST_HISTORY = (("digest_seen", "seen_at"), ("digest_runs", "created_at"))
+
+
+def _purge_digest_history(conn: sqlite3.Connection, cutoff: datetime) -> int:
+    gone = 0
+    for table, column in _DIGEST_HISTORY:
+        # Table and column names come from the constant above, never from input.
+        gone += conn.execute(f"DELETE FROM {table} WHERE {column} < ?",  # noqa: S608
+                             (stamp(cutoff),)).rowcount  # fmt: skip
+    return gone
+
+
+def _forget_digest_history(conn: sqlite3.Connection, *, team: str, channel: str) -> int:
+    gone = 0
+    for table, _ in _DIGEST_HISTORY:
+        gone += conn.execute(f"DELETE FROM {table} WHERE team = ? AND channel = ?",  # noqa: S608
+                             (team, channel)).rowcount  # fmt: skip
+    return gone
 
 
 def purge(
@@ -54,10 +79,11 @@ def purge(
     # Finished jobs hold the pasted text or link they briefed; queued and running ones
     # are still being answered and stay.
     jobs = queue.prune(older_than=(datetime.now(UTC) - cutoff).total_seconds())
-    if briefs or jobs:
-        log.info("retention: purged %d brief row(s) and %d job(s) older than %d days",
-                 briefs, jobs, days)  # fmt: skip
-    return Purged(briefs, jobs)
+    digest = _purge_digest_history(queue.conn, cutoff)
+    if briefs or jobs or digest:
+        log.info("retention: purged %d brief row(s), %d job(s) and %d digest row(s) older "
+                 "than %d days", briefs, jobs, digest, days)  # fmt: skip
+    return Purged(briefs, jobs, digest)
 
 
 async def purge_forever(
@@ -95,4 +121,5 @@ def forget_channel(*, store: Store, queue: JobQueue, team: str, channel: str) ->
         " AND json_extract(payload, '$.channel') = ? AND json_extract(payload, '$.team') = ?",
         (channel, team),
     )
-    return Forgotten(briefs=briefs, jobs=cur.rowcount, questions=questions)
+    digest = _forget_digest_history(queue.conn, team=team, channel=channel)
+    return Forgotten(briefs=briefs, jobs=cur.rowcount, questions=questions, digest=digest)

@@ -227,7 +227,8 @@ def test_wrong_model_key_and_unknown_model(monkeypatch: pytest.MonkeyPatch) -> N
 def test_bad_settings_each_get_a_row_and_the_rest_still_run(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    (tmp_path / ".env").write_text("BRIEFBOT_MAX_JOBS=9999\n")
+    (tmp_path / "data").mkdir()  # the data dir's .env: where settings files are read from
+    (tmp_path / "data" / ".env").write_text("BRIEFBOT_MAX_JOBS=9999\n")
     result = _doctor(
         monkeypatch,
         BRIEFBOT_LLM_TIMEOUT="-1",

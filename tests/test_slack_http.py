@@ -178,3 +178,64 @@ def test_health_readiness_and_metrics_share_the_port(bot: BotProcess) -> None:
     with urllib.request.urlopen(base + "/metrics", timeout=10) as resp:
         text = resp.read().decode()
     assert "briefbot_jobs_in_flight" in text and "briefbot_jobs_queued" in text
+
+
+# --- issue 15, finding 11: hostile unauthenticated requests get 4xx, never 500 ------------
+
+
+def _raw_post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as err:
+        return int(err.code)
+
+
+_JSON = {"Content-Type": "application/json"}
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "signed"),
+    [
+        (b'{"type":"event_callback"}', {**_JSON, "X-Slack-Request-Timestamp": "soon",
+                                       "X-Slack-Signature": "v0=00"}, False),
+        (b'{"type":"event_callback"}', {**_JSON, "X-Slack-Request-Timestamp": "1e999",
+                                       "X-Slack-Signature": "v0=00"}, False),
+        (b'{"type":"event_callback"}', {**_JSON, "X-Slack-Request-Timestamp": "-" + "9" * 40,
+                                       "X-Slack-Signature": "v0=00"}, False),
+        (b'{"type":"event_callback"}', _JSON, False),  # no signature headers at all
+        (b"{not json", _JSON, False),
+        (b"{not json", _JSON, True),
+        (b"[1, 2, 3]", _JSON, True),
+        (b'"just a string"', _JSON, True),
+        (b"payload=%7Bnot+json", _FORM, False),
+        (b"payload=%7Bnot+json", _FORM, True),
+        (b"payload=%5B1%5D", _FORM, True),
+        (b"payload=" + b"%FF%FE" * 10, _FORM, True),
+        (b"\xff\xfe\x00garbage", {"Content-Type": "text/plain"}, True),
+    ],
+    ids=["bad timestamp", "huge timestamp", "negative timestamp", "unsigned", "bad json",
+         "bad json signed", "json list", "json string", "bad payload", "bad payload signed",
+         "payload list", "payload not utf-8", "binary body"],
+)  # fmt: skip
+def test_hostile_unauthenticated_requests_get_4xx_and_one_quiet_line(
+    body: bytes, headers: dict[str, str], signed: bool, bot: BotProcess, fake: FakeSlack
+) -> None:
+    before_log, before_calls = len(bot.log), len(fake.calls)
+    all_headers = {**headers, **(sign_request(SIGNING_SECRET, body) if signed else {})}
+    status = _raw_post(bot.url(), body, all_headers)
+    assert status in (400, 401), status
+    deadline = time.monotonic() + 10  # the line is written before the answer; reading lags
+    while "refused a request" not in bot.log[before_log:] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # The health endpoint still answers: the process is fine.
+    base = bot.url().removesuffix("/slack/events")
+    with urllib.request.urlopen(base + "/healthz", timeout=10) as resp:
+        assert resp.status == 200
+    new = bot.log[before_log:]
+    assert "Traceback" not in new and '"level": "error"' not in new, new
+    [line] = [line for line in new.splitlines() if "refused a request" in line]
+    assert '"level": "info"' in line and str(status) in line
+    assert len(fake.calls) == before_calls

@@ -386,7 +386,9 @@ async def test_thirty_links_are_all_briefed_at_the_channels_pace(
     make_settings: Callable[..., Settings], fake: FakeSlack, web: FakeWeb, llm: FakeOpenAI
 ) -> None:
     interval = 0.1
-    settings = bot_settings(make_settings, fake, llm, channel_post_interval=interval)
+    settings = bot_settings(
+        make_settings, fake, llm, channel_post_interval=interval, max_links_per_message=30
+    )
     # Slack's limit, scaled down so the test is quick: 429 for posts closer than 70 ms
     # (the bot spaces them 100 ms apart; the difference absorbs network jitter).
     fake.set_rate_limit("chat.postMessage", per_channel_per_second=1 / 0.07)

@@ -138,9 +138,9 @@ async def handle_feed_command(
         if verb == "unfollow" and arg:
             url = check_feed_url(arg)
             if await asyncio.to_thread(dstore.unfollow, team, channel, url):
-                return f"Unfollowed {sanitize_slack(url)}."
+                return f"Unfollowed {sanitize_slack(url, keep_urls=[url])}."
             return (
-                f"This channel doesn't follow {sanitize_slack(url)}. "
+                f"This channel doesn't follow {sanitize_slack(url, keep_urls=[url])}. "
                 "`/brief feeds` lists the ones it does."
             )
         raise InputError("I didn't understand that feed command.", hint=f"Use {FEEDS_USAGE}")
@@ -160,7 +160,7 @@ async def _follow(
             raise
         # A site's home page that names its feed: follow the feed.
         feed = await read_feed(exc.alternates[0], settings)
-        note = f" ({sanitize_slack(url)} is a web page; this is the feed it names)"
+        note = f" ({sanitize_slack(url, keep_urls=[url])} is a web page; this is the feed it names)"
         url = exc.alternates[0]
     except BriefbotError as exc:
         raise BriefbotError(
@@ -186,5 +186,5 @@ async def _list_feeds(dstore: DigestStore, *, team: str, channel: str) -> str:
     for feed in feeds:
         name = sanitize_slack(feed.title) + " — " if feed.title else ""
         problem = f" ⚠ {sanitize_slack(feed.last_error)}" if feed.last_error else ""
-        lines.append(f"• {name}{sanitize_slack(feed.url)}{problem}")
+        lines.append(f"• {name}{sanitize_slack(feed.url, keep_urls=[feed.url])}{problem}")
     return "\n".join(lines)

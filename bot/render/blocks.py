@@ -27,7 +27,7 @@ from slack_sdk.models.blocks import (
 from bot.errors import ConfigError
 from bot.models import Brief
 from bot.render.templating import ITEMS_TEMPLATE, environment, template_errors
-from bot.sanitize import sanitize_slack
+from bot.sanitize import own_links, sanitize_slack
 
 MAX_BLOCKS = 50
 SECTION_LIMIT = 3000
@@ -210,6 +210,12 @@ def _add_items(packer: _Packer, heading: str, items: Sequence[str]) -> None:
 
 def build_messages(brief: Brief, *, template_dir: Path | None = None) -> list[SlackMessage]:
     """Block Kit messages for a brief: the first is the reply, the rest "(continued)"."""
+    # Only the article's own link stays live in item text; any other URL is made inert.
+    with own_links([brief.url]):
+        return _build_messages(brief, template_dir=template_dir)
+
+
+def _build_messages(brief: Brief, *, template_dir: Path | None) -> list[SlackMessage]:
     macro = _macros(template_dir)
     title = " ".join(sanitize_slack(brief.title or "").split()) or "Brief"
     summary = sanitize_slack(brief.summary.strip())
@@ -245,7 +251,9 @@ def build_error_message(message: str) -> SlackMessage:
 
 def build_placeholder(label: str) -> SlackMessage:
     """The "Reading <label>…" message posted first and later updated in place."""
-    shown = truncate(" ".join(sanitize_slack(label).split()), 200) or "your text"
+    # The label is the link the user pasted: theirs, so it stays a link.
+    shown = truncate(" ".join(sanitize_slack(label, keep_urls=[label]).split()), 200)
+    shown = shown or "your text"
     text = f"Reading {shown}…"
     block = ContextBlock(elements=[_mrkdwn(f":hourglass_flowing_sand: {text}")])
     return SlackMessage(text=text, blocks=[block.to_dict()])

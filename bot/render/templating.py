@@ -19,11 +19,12 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import jinja2
+import jinja2.sandbox
 from markupsafe import Markup
 
 from bot.errors import ConfigError
 from bot.models import Brief
-from bot.sanitize import link, sanitize_slack
+from bot.sanitize import link, own_links, sanitize_slack
 
 MD_TEMPLATE = "brief.md.j2"
 MRKDWN_TEMPLATE = "brief.mrkdwn.j2"
@@ -108,7 +109,10 @@ def _environment(flavor: Flavor, template_dir: Path | None) -> jinja2.Environmen
     }
     if flavor == "mrkdwn":
         options["finalize"] = _slack_finalize
-    env = jinja2.Environment(**options)  # noqa: S701 - not HTML; Slack escaping is finalize's job
+    # Sandboxed: BRIEFBOT_TEMPLATE_DIR may hold templates from anywhere, and a plain
+    # Environment lets {{ ''.__class__.__mro__ ... }} or cycler.__init__.__globals__ reach
+    # os.popen. The sandbox refuses such attribute access with a SecurityError.
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(**options)
     env.filters.update(oneline=_oneline, host=_host, md_link=_md_link)
     if flavor == "mrkdwn":
         env.filters.update(slack=_slack_filter, link=_slack_link)
@@ -153,6 +157,13 @@ def template_errors(name: str) -> Iterator[None]:
         yield
     except jinja2.TemplateNotFound as exc:
         raise ConfigError(f"Template {exc.name} was not found.", hint=_HINT) from None
+    except jinja2.sandbox.SecurityError as exc:
+        filename, lineno = _template_location(exc)
+        where = f"{filename or name}" + (f", line {lineno}" if lineno else "")
+        raise ConfigError(
+            f"Template {where} was stopped by the sandbox: {exc.message}.",
+            hint="Templates may only format the brief; remove that expression. " + _HINT,
+        ) from None
     except jinja2.TemplateError as exc:
         filename, lineno = _template_location(exc)
         where = f"{filename or name}" + (f", line {lineno}" if lineno else "")
@@ -177,7 +188,8 @@ def render_markdown(brief: Brief, *, template_dir: Path | None = None) -> str:
 
 def render_mrkdwn(brief: Brief, *, template_dir: Path | None = None) -> str:
     """The brief as one Slack mrkdwn text; every string from the brief is sanitized."""
-    return render("mrkdwn", MRKDWN_TEMPLATE, template_dir, brief=brief, meta=brief.meta)
+    with own_links([brief.url]):
+        return render("mrkdwn", MRKDWN_TEMPLATE, template_dir, brief=brief, meta=brief.meta)
 
 
 def render_json(brief: Brief) -> str:

@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.jobs import JobQueue, NewJob
 from bot.slack import commands, guard, home, messages, questions, shortcuts
 from bot.slack.channels import ChannelSettings
+from bot.slack.limits import Admission, JobRate
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,13 @@ class Deps:
         if any(new):
             self.wake()
         return new
+
+    def admit(
+        self, jobs: Iterable[NewJob], *, team: str, user: str | None, channel: str
+    ) -> Admission:
+        """The jobs within the user's and the channel's hourly rate (see bot.slack.limits)."""
+        rate = JobRate.from_settings(self.queue.conn, self.settings)
+        return rate.admit(list(jobs), team=team, user=user, channel=channel)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run non-durable follow-up work (Home tab, ephemeral notes) after the ack."""

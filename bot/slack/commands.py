@@ -23,6 +23,7 @@ from bot.language import LANGUAGE_CODE, language_name
 from bot.render import SlackMessage
 from bot.sanitize import sanitize_slack
 from bot.slack import blocks, intake
+from bot.slack.limits import cap_text
 from bot.slack.scopes import COMMAND
 
 if TYPE_CHECKING:
@@ -126,21 +127,28 @@ async def _forget(deps: Deps, body: dict[str, Any], args: str) -> Reply:
     gone = await asyncio.to_thread(
         retention.forget_channel, store=deps.store, queue=deps.queue, team=team, channel=channel
     )
-    log.info("forget in %s by %s: %d brief(s), %d job(s)",
-             channel, body.get("user_id"), gone.briefs, gone.jobs)  # fmt: skip
-    text = forgotten_text(gone.briefs, gone.jobs)
+    log.info("forget in %s by %s: %d brief(s), %d job(s), %d question(s), %d digest row(s)",
+             channel, body.get("user_id"), gone.briefs, gone.jobs, gone.questions,
+             gone.digest)  # fmt: skip
+    text = forgotten_text(gone.briefs, gone.jobs, digest=gone.digest)
     if gone.questions:
         text += f" Also deleted {gone.questions} stored question(s) and answer(s)."
     return Reply(blocks.text_message(text))
 
 
-def forgotten_text(briefs: int, jobs: int) -> str:
+def forgotten_text(briefs: int, jobs: int, *, digest: int = 0) -> str:
     """The answer to ``/brief forget``: what was deleted."""
     plural = "" if briefs == 1 else "s"
     req = "" if jobs == 1 else "s"
+    history = (
+        f" Also deleted {digest} row{'' if digest == 1 else 's'} of digest history (feed items "
+        "shown, digests posted); followed feeds and the schedule stay."
+        if digest
+        else ""
+    )
     return (
         f"Deleted {briefs} stored brief{plural} of this channel (and the article text behind "
-        f"them) and {jobs} finished request{req}. Messages already posted stay in Slack."
+        f"them) and {jobs} finished request{req}. Messages already posted stay in Slack." + history
     )
 
 
@@ -226,6 +234,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
             prefix = f"I don't know `{COMMAND} {shown}`."
             await _ack(ack, Reply(blocks.help_message(prefix=prefix)))
             return
-        deps.enqueue([intake.command_job(body, sources)])
+        cap = deps.settings.max_links_per_message
+        notes = [cap_text(len(sources), cap)] if len(sources) > cap else []
+        admitted = deps.admit(
+            [intake.command_job(body, sources[:cap])], team=str(body.get("team_id", "")),
+            user=body.get("user_id"), channel=str(body.get("channel_id", "")),
+        )  # fmt: skip
+        deps.enqueue(admitted.jobs)
+        notes += [admitted.note] if admitted.note else []
+        if notes:  # what was not briefed, and why: privately, in the ack
+            await _ack(ack, Reply(blocks.text_message(" ".join(notes))))
+            return
         # An empty ack: the "who asked" message and the brief follow in the channel.
         await ack()

@@ -78,7 +78,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 refusal = access.refusal(user=user, channel=channel)
                 if refusal is not None:
                     if kind == "app_mention" and user:
-                        deps.spawn(_tell(client, event, refusal))
+                        deps.spawn(tell_privately(client, event, refusal))
                     # A paste where the bot isn't enabled: nothing to say, nothing stored.
                     return BoltResponse(status=200, body="")
         return await next()
@@ -88,8 +88,8 @@ async def _respond(respond: AsyncRespond, text: str) -> None:
     await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-async def _tell(client: AsyncWebClient, event: dict[str, Any], text: str) -> None:
-    """The refusal of an @mention, visible only to whoever mentioned the bot."""
+async def tell_privately(client: AsyncWebClient, event: dict[str, Any], text: str) -> None:
+    """A note (a refusal, a rate limit) only the event's user sees, in its thread if any."""
     kwargs: dict[str, Any] = {}
     if event.get("thread_ts"):
         kwargs["thread_ts"] = event["thread_ts"]
@@ -98,5 +98,5 @@ async def _tell(client: AsyncWebClient, event: dict[str, Any], text: str) -> Non
             channel=str(event["channel"]), user=str(event["user"]), text=text, **kwargs
         )
     except SlackApiError as exc:
-        log.info("could not tell %s they may not use the bot: %s",
+        log.info("could not tell %s privately: %s",
                  event.get("user"), exc.response.get("error"))  # fmt: skip

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import USER_REFUSED, AccessList
 from bot.sanitize import link, sanitize_slack
 from bot.slack.blocks import HELP_TEXT
 from bot.store import StoredBrief
@@ -23,6 +24,11 @@ log = logging.getLogger(__name__)
 
 USAGE_DAYS = 7
 RECENT_LIMIT = 10
+#: Briefs read from the store before filtering by what the viewer may see.
+CANDIDATE_LIMIT = 50
+#: Channels whose visibility is asked of Slack per Home tab, and member pages per channel.
+MAX_CHANNEL_CHECKS = 20
+MAX_MEMBER_PAGES = 10
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -43,16 +49,25 @@ def _brief_line(item: StoredBrief) -> str:
 
 
 def build_home_view(
-    recent: Sequence[StoredBrief], usage: dict[str, Any], *, days: int = USAGE_DAYS
-) -> dict[str, Any]:
-    """The Home tab view: pure, from the store's recent briefs and usage summary."""
+    recent: Sequence[StoredBrief], usage: dict[str, Any] | None, *, days: int = USAGE_DAYS,
+    notice: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The Home tab view: pure, from the briefs the viewer may see and the usage summary.
+
+    ``usage=None`` leaves the usage out; ``notice`` (a refusal) replaces briefs and usage.
+    """
     blocks: list[dict[str, Any]] = [_header("Briefbot"), _section(HELP_TEXT), {"type": "divider"}]
-    blocks.append(_header("Recent briefs in this workspace"))
+    if notice is not None:
+        blocks.append(_section(notice))
+        return {"type": "home", "blocks": blocks}
+    blocks.append(_header("Recent briefs you can see"))
     if recent:
         lines = "\n".join(_brief_line(item) for item in recent[:RECENT_LIMIT])
         blocks.append(_section(lines))
     else:
         blocks.append(_section("No briefs yet. Paste a link in a channel I'm in to get one."))
+    if usage is None:
+        return {"type": "home", "blocks": blocks}
     blocks.append({"type": "divider"})
     blocks.append(_header(f"Usage, last {days} days"))
     tokens = int(usage.get("tokens_in", 0)) + int(usage.get("tokens_out", 0))
@@ -75,14 +90,64 @@ def build_home_view(
     return {"type": "home", "blocks": blocks}
 
 
-async def publish_home(client: AsyncWebClient, deps: Deps, *, user: str, team: str | None) -> None:
-    """Read this workspace's briefs and usage, then publish the user's Home tab."""
-    since = datetime.now(UTC) - timedelta(days=USAGE_DAYS)
-    store = deps.store
-    recent = await asyncio.to_thread(store.recent_briefs, team=team, limit=RECENT_LIMIT)
-    usage = await asyncio.to_thread(store.usage_summary, team=team, since=since)
+async def may_see(client: AsyncWebClient, channel: str, *, user: str) -> bool:
+    """Whether ``user`` may see what was posted in ``channel``: public, or they are a member.
+
+    Fails closed: a channel Slack won't describe (missing scope, deleted) is hidden.
+    """
     try:
-        await client.views_publish(user_id=user, view=build_home_view(recent, usage))
+        info = (await client.conversations_info(channel=channel)).get("channel") or {}
+        if not (info.get("is_private") or info.get("is_im") or info.get("is_mpim")):
+            return bool(info)
+        cursor = None
+        for _ in range(MAX_MEMBER_PAGES):
+            resp = await client.conversations_members(channel=channel, limit=1000, cursor=cursor)
+            if user in (resp.get("members") or []):
+                return True
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return False
+    except SlackApiError as exc:
+        log.info("Home tab: hiding briefs of %s (%s)", channel, exc.response.get("error"))
+    return False
+
+
+async def visible_briefs(
+    client: AsyncWebClient, briefs: Sequence[StoredBrief], *, user: str, access: AccessList
+) -> list[StoredBrief]:
+    """The briefs ``user`` may see, newest first, at most RECENT_LIMIT of them."""
+    verdicts: dict[str, bool] = {}
+    shown: list[StoredBrief] = []
+    for item in briefs:
+        channel = item.channel
+        if not channel or not access.channel_allowed(channel):
+            continue
+        if channel not in verdicts:
+            if len(verdicts) >= MAX_CHANNEL_CHECKS:
+                break
+            verdicts[channel] = await may_see(client, channel, user=user)
+        if verdicts[channel]:
+            shown.append(item)
+            if len(shown) >= RECENT_LIMIT:
+                break
+    return shown
+
+
+async def publish_home(client: AsyncWebClient, deps: Deps, *, user: str, team: str | None) -> None:
+    """Publish the user's Home tab: help, the briefs they may see, and (if allowed) usage."""
+    access = AccessList.from_settings(deps.settings)
+    if not access.user_allowed(user):
+        # Outside the allow-list: no briefs, no token spend; only how to get access.
+        view = build_home_view([], None, notice=USER_REFUSED)
+    else:
+        since = datetime.now(UTC) - timedelta(days=USAGE_DAYS)
+        store = deps.store
+        recent = await asyncio.to_thread(store.recent_briefs, team=team, limit=CANDIDATE_LIMIT)
+        shown = await visible_briefs(client, recent, user=user, access=access)
+        usage = await asyncio.to_thread(store.usage_summary, team=team, since=since)
+        view = build_home_view(shown, usage)
+    try:
+        await client.views_publish(user_id=user, view=view)
     except SlackApiError as exc:
         log.warning("could not publish the Home tab for %s: %s", user, exc.response.get("error"))
 

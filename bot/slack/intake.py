@@ -14,6 +14,10 @@ from bot.ingest.links import is_media_link, is_slack_link, slack_links
 from bot.jobs import NewJob, job_identity, source_key
 from bot.models import Source
 from bot.sanitize import strip_mentions
+from bot.slack.limits import cap_text
+
+#: Links briefed from one message unless the caller says otherwise (the setting's default).
+MAX_LINKS = 5
 
 #: Message subtypes that are a person posting something new; every other subtype
 #: (message_changed, message_deleted, bot_message, channel_join, ...) is ignored.
@@ -114,23 +118,38 @@ def brief_job(
     )
 
 
+def capped_briefs(
+    where: Where, anchor: str, sources: list[Source], *, origin: str, user: str | None,
+    event_id: str | None = None, max_links: int = MAX_LINKS,
+) -> list[NewJob]:  # fmt: skip
+    """A brief per source up to ``max_links``, plus a note in the thread if some were skipped."""
+    jobs = [
+        brief_job(where, anchor, s, origin=origin, user=user, event_id=event_id)
+        for s in sources[:max_links]
+    ]
+    if len(sources) > max_links:
+        jobs.append(notice_job(where, anchor, cap_text(len(sources), max_links)))
+    return jobs
+
+
 def paste_jobs(
-    event: dict[str, Any], *, team: str, bot_user_id: str | None, event_id: str | None
-) -> list[NewJob]:
+    event: dict[str, Any], *, team: str, bot_user_id: str | None, event_id: str | None,
+    max_links: int = MAX_LINKS,
+) -> list[NewJob]:  # fmt: skip
     """Jobs for a link pasted in a channel: one brief per link, in that message's thread."""
     if ignore_reason(event, bot_user_id=bot_user_id) is not None:
         return []
     ts = str(event["ts"])
     where = Where(team, str(event["channel"]), ts)
-    return [
-        brief_job(where, ts, s, origin="paste", user=event.get("user"), event_id=event_id)
-        for s in link_sources(str(event.get("text", "")))
-    ]
+    sources = link_sources(str(event.get("text", "")))
+    return capped_briefs(where, ts, sources, origin="paste", user=event.get("user"),
+                         event_id=event_id, max_links=max_links)  # fmt: skip
 
 
 def mention_jobs(
-    event: dict[str, Any], *, team: str, event_id: str | None, help_text: str
-) -> list[NewJob]:
+    event: dict[str, Any], *, team: str, event_id: str | None, help_text: str,
+    max_links: int = MAX_LINKS,
+) -> list[NewJob]:  # fmt: skip
     """Jobs for an @mention: its links; else, in a thread, the thread's parent; else help."""
     ts, channel = str(event["ts"]), str(event["channel"])
     thread_ts = str(event.get("thread_ts") or ts)
@@ -138,9 +157,8 @@ def mention_jobs(
     user = event.get("user")
     sources = link_sources(str(event.get("text", "")))
     if sources:
-        return [
-            brief_job(where, ts, s, origin="mention", user=user, event_id=event_id) for s in sources
-        ]
+        return capped_briefs(where, ts, sources, origin="mention", user=user, event_id=event_id,
+                             max_links=max_links)  # fmt: skip
     if thread_ts != ts:
         return [
             NewJob(
@@ -166,7 +184,7 @@ def notice_job(where: Where, anchor: str, text: str, *, event_id: str | None = N
     )  # fmt: skip
 
 
-def shortcut_jobs(payload: dict[str, Any]) -> list[NewJob]:
+def shortcut_jobs(payload: dict[str, Any], *, max_links: int = MAX_LINKS) -> list[NewJob]:
     """Jobs for "Brief this message": its links, else its text, in its thread."""
     message = payload.get("message") or {}
     team = str((payload.get("team") or {}).get("id") or message.get("team") or "")
@@ -176,12 +194,11 @@ def shortcut_jobs(payload: dict[str, Any]) -> list[NewJob]:
         return []
     where = Where(team, channel, str(message.get("thread_ts") or ts))
     user = (payload.get("user") or {}).get("id")
-    jobs = [
-        brief_job(where, ts, s, origin="shortcut", user=user)
-        for s in sources_of(str(message.get("text", "")), allow_text=True)
-    ]
+    sources = sources_of(str(message.get("text", "")), allow_text=True)
+    jobs = capped_briefs(where, ts, sources, origin="shortcut", user=user, max_links=max_links)
     for job in jobs:  # to explain privately if the bot can't post in that channel
-        job.payload["response_url"] = payload.get("response_url")
+        if job.kind == BRIEF:
+            job.payload["response_url"] = payload.get("response_url")
     return jobs
 
 
@@ -202,13 +219,12 @@ def command_job(body: dict[str, Any], sources: list[Source]) -> NewJob:
 
 
 def thread_parent_jobs(
-    parent: dict[str, Any], *, team: str, channel: str, user: str | None
-) -> list[NewJob]:
+    parent: dict[str, Any], *, team: str, channel: str, user: str | None,
+    max_links: int = MAX_LINKS,
+) -> list[NewJob]:  # fmt: skip
     """Briefs of a thread's parent message (for an @mention in the thread), in that thread."""
     ts = str(parent["ts"])
     where = Where(team, channel, ts)
     # The parent's identity matches its link-paste jobs, so it is never briefed twice.
-    return [
-        brief_job(where, ts, s, origin="mention", user=user)
-        for s in sources_of(str(parent.get("text", "")), allow_text=True)
-    ]
+    sources = sources_of(str(parent.get("text", "")), allow_text=True)
+    return capped_briefs(where, ts, sources, origin="mention", user=user, max_links=max_links)

@@ -205,7 +205,11 @@ class Poster:
         parents = [m for m in resp.get("messages") or [] if m.get("ts") == thread_ts]
         children = (
             intake.thread_parent_jobs(
-                parents[0], team=p["team"], channel=channel, user=p.get("user")
+                parents[0],
+                team=p["team"],
+                channel=channel,
+                user=p.get("user"),
+                max_links=self.settings.max_links_per_message,
             )
             if parents
             else []

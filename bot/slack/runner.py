@@ -35,6 +35,7 @@ from bot.service import BriefService
 from bot.slack.app import Deps, build_app
 from bot.slack.channels import ChannelSettings
 from bot.slack.client import build_web_client
+from bot.slack.http_gate import check_request
 from bot.slack.pacing import ChannelPacer
 from bot.slack.poster import Poster
 from bot.slack.questions import QuestionJobs
@@ -107,6 +108,7 @@ class Bot:
     runner: JobRunner
     client: AsyncWebClient
     url: str | None = None  # http mode: where Slack should POST
+    ops_url: str | None = None  # with BRIEFBOT_METRICS_PORT: where /readyz and /metrics are
 
 
 def _announce(message: str) -> None:
@@ -176,15 +178,24 @@ async def running(
         if mode == "socket":
             await stack.enter_async_context(_socket_mode(app, settings, client))
             _announce("connected to Slack in socket mode")
-            if settings.metrics_port:
-                side = await metrics.start_metrics_server(host, settings.metrics_port, ready)
-                stack.push_async_callback(side.cleanup)
-                _announce(f"health and metrics on port {side.addresses[0][1]}")
         else:
+            secret = settings.slack_signing_secret
+            assert secret is not None  # checked by check_settings
             bot.url = await stack.enter_async_context(
-                _http_mode(app, host=host, port=port, ready=ready)
-            )
+                _http_mode(app, host=host, port=port, ready=ready,
+                           secret=secret.get_secret_value(),
+                           ops_elsewhere=bool(settings.metrics_port))
+            )  # fmt: skip
             _announce(f"listening on {bot.url}")
+        if settings.metrics_port:
+            # The ops port: its own interface (localhost by default), never the public one.
+            side = await metrics.start_metrics_server(
+                settings.metrics_host, settings.metrics_port, ready
+            )
+            stack.push_async_callback(side.cleanup)
+            bound_host, bound_port = side.addresses[0][:2]
+            bot.ops_url = f"http://{bound_host}:{bound_port}"
+            _announce(f"health and metrics on {bound_host} port {bound_port}")
         yield bot
 
 
@@ -244,15 +255,24 @@ async def _socket_mode(
 
 @asynccontextmanager
 async def _http_mode(
-    app: AsyncApp, *, host: str, port: int, ready: metrics.Readiness
-) -> AsyncIterator[str]:
+    app: AsyncApp, *, host: str, port: int, ready: metrics.Readiness, secret: str,
+    ops_elsewhere: bool = False,
+) -> AsyncIterator[str]:  # fmt: skip
     async def events(request: web.Request) -> web.Response:
+        body = await request.read()
+        refused = check_request(request.headers, body, secret=secret)
+        if refused is not None:
+            # One quiet line: strangers' junk is not our error.
+            log.info("refused a request to %s: %s (HTTP %d)", EVENTS_PATH, refused.reason,
+                     refused.status)  # fmt: skip
+            return web.Response(status=refused.status, text=refused.reason)
         bolt_resp = await app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_resp)
 
     web_app = web.Application()
     web_app.router.add_post(EVENTS_PATH, events)
-    metrics.add_health_routes(web_app, ready=ready)  # /healthz, /readyz, /metrics
+    # /healthz, and /readyz and /metrics unless they moved to the ops port.
+    metrics.add_health_routes(web_app, ready=ready, ops=not ops_elsewhere)
     web_runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await web_runner.setup()
     site = web.TCPSite(web_runner, host, port)

@@ -34,6 +34,10 @@ API_METHOD_SCOPES: dict[str, str | None] = {
     # Digests: a brief's thread link, and the user's time zone for `/brief digest daily 08:00`.
     "chat.getPermalink": None,
     "users.info": "users:read",
+    # The Home tab lists a brief only where the viewer may see it: public channels, and
+    # private ones they are a member of.
+    "conversations.info": "channels:read",
+    "conversations.members": "groups:read",
 }
 
 #: Scopes that events, commands and shortcuts need to be delivered at all.

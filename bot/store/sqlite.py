@@ -6,6 +6,7 @@ Store, shared across threads behind a lock; WAL lets other processes read meanwh
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -55,6 +56,30 @@ def _sqlite_path(url: str) -> str:
     return path
 
 
+#: The database holds article text, briefs and who asked: the owner's eyes only.
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def _private_file(path: Path) -> None:
+    """Create the database's directory 0700 and the file 0600 (tightening an existing one).
+
+    SQLite gives -wal and -shm the main file's mode, so they follow; any left from an
+    older, world-readable install are tightened too.
+    """
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for directory in reversed(missing):  # only the directories we create are made private
+        directory.mkdir(mode=DIR_MODE, exist_ok=True)
+        os.chmod(directory, DIR_MODE)  # mkdir's mode is filtered by the umask
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if file.stat().st_mode & 0o077 and file.stat().st_uid == os.getuid():
+                os.chmod(file, FILE_MODE)
+        except FileNotFoundError:
+            continue
+
+
 def _stamp(moment: datetime) -> str:
     """A sortable UTC timestamp; naive datetimes are taken as UTC."""
     if moment.tzinfo is None:
@@ -76,7 +101,7 @@ class Store:
         path = _sqlite_path(url.strip())
         if path != ":memory:":
             try:
-                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                _private_file(Path(path).expanduser())
             except OSError as exc:
                 raise ConfigError(
                     f"Cannot create the database directory for {path}: {exc.strerror}.",

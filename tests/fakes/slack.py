@@ -70,7 +70,7 @@ Socket Mode:
 Web API: "Authorization: Bearer xoxb-..." required (none: not_authed; other: invalid_auth;
 apps.connections.open wants xapp-: not_allowed_token_type). Methods: auth.test (with the
 x-oauth-scopes header), chat.postMessage/update/delete/postEphemeral/getPermalink,
-conversations.info/join/history/replies, users.info, views.publish, reactions.add/remove,
+conversations.info/join/history/replies/members, users.info, views.publish, reactions.add/remove,
 bots.info, team.info, apps.connections.open; others -> unknown_method. Limits: chat.update
 text over 4000 -> msg_too_long (postMessage: over 40000); blocks are checked like Slack
 (over 50, section text over 3000, header over 150, ...) -> invalid_blocks with
@@ -308,6 +308,12 @@ class FakeSlack:
             chan.update(is_member=is_member, is_archived=is_archived)
             if name is not None:
                 chan["name"] = name
+
+    def add_private_channel(self, channel_id: str, *, members: list[str]) -> None:
+        """A private channel (or DM) whose conversations.members lists ``members``."""
+        with self._cond:
+            chan = self.workspace.channel(channel_id)
+            chan.update(is_private=True, is_channel=False, is_group=True, members=list(members))
 
     def add_user(
         self, user_id: str, *, name: str | None = None, tz: str = "Europe/London",

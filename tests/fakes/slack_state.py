@@ -290,6 +290,17 @@ class Workspace:
         page = (parent + replies)[:limit]
         return {"ok": True, "messages": page, "has_more": len(parent) + len(replies) > limit}
 
+    def conversations_members(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("channel"):
+            return _err("channel_not_found")
+        members = list(self.channel(str(params["channel"])).get("members", []))
+        start = int(params.get("cursor") or 0)  # our cursor is an offset, opaque to clients
+        limit = int(params.get("limit") or 100)
+        page = members[start : start + limit]
+        more = start + limit < len(members)
+        meta = {"next_cursor": str(start + limit) if more else ""}
+        return {"ok": True, "members": page, "response_metadata": meta}
+
     def users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         if not params.get("user"):
             return _err("user_not_found")
@@ -366,6 +377,7 @@ METHODS: dict[str, Handler] = {
     "conversations.join": Workspace.conversations_join,
     "conversations.history": Workspace.conversations_history,
     "conversations.replies": Workspace.conversations_replies,
+    "conversations.members": Workspace.conversations_members,
     "users.info": Workspace.users_info,
     "views.publish": Workspace.views_publish,
     "reactions.add": Workspace.reactions_add,

@@ -15,7 +15,7 @@ from tests.fakes.slack_state import Workspace
 
 DEFAULT_SCOPES = (
     "app_mentions:read", "channels:history", "channels:read", "chat:write", "commands",
-    "groups:history", "im:history", "links:read", "reactions:write", "users:read",
+    "groups:history", "groups:read", "im:history", "links:read", "reactions:write", "users:read",
 )  # fmt: skip
 # Sent as JSON strings by form-encoded callers; recorded decoded so tests compare structures.
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
