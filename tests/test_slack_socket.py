@@ -446,9 +446,9 @@ async def test_other_areas_can_add_subcommands_and_text_starting_with_one_is_bri
     async def echo(deps: Any, body: dict[str, Any], args: str) -> commands.Reply:
         return commands.Reply(blocks.text_message(f"echo: {args}"))
 
-    monkeypatch.setattr(commands, "_SUBCOMMANDS", dict(commands._SUBCOMMANDS))
-    commands.add_subcommand("echo", echo, takes_args=True)
-    commands.add_subcommand("later", echo, takes_args=True, after_ack=True)
+    monkeypatch.setitem(commands.SUBCOMMANDS, "echo", commands.Subcommand(echo, takes_args=True))
+    later_one = commands.Subcommand(echo, takes_args=True, after_ack=True)
+    monkeypatch.setitem(commands.SUBCOMMANDS, "later", later_one)
     words = "help wanted: " + "the harbour council met again on Monday to talk about pay " * 6
     url = fake.response_url()
     async with bot_running(settings, fake):

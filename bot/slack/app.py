@@ -11,7 +11,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-import bot.slack.digests  # noqa: F401  (registers /brief digest, follow, unfollow, feeds)
 from bot.config import Settings
 from bot.jobs import JobQueue, NewJob
 from bot.slack import commands, guard, home, messages, questions, shortcuts

@@ -55,18 +55,8 @@ class Subcommand:
     after_ack: bool = False
 
 
-_SUBCOMMANDS: dict[str, Subcommand] = {}
-
-
-def add_subcommand(
-    name: str, handler: Handler, *, takes_args: bool = False, after_ack: bool = False
-) -> None:
-    """Answer ``/brief <name>`` with ``handler`` (register before the app is built).
-
-    Without ``takes_args`` only the bare word matches, so that pasted text that happens
-    to start with "help" is briefed. ``after_ack`` runs the handler after Slack's 3 s ack.
-    """
-    _SUBCOMMANDS[name.lower()] = Subcommand(handler, takes_args, after_ack)
+# Subcommand: without ``takes_args`` only the bare word matches, so that pasted text that
+# happens to start with "help" is briefed; ``after_ack`` runs the handler after the ack.
 
 
 def channel_view(deps: Deps, team: str, channel: str) -> blocks.ChannelView:
@@ -152,11 +142,21 @@ def forgotten_text(briefs: int, jobs: int, *, digest: int = 0) -> str:
     )
 
 
-add_subcommand("help", _help)
-add_subcommand("settings", _settings, takes_args=True)
-add_subcommand("on", _switch(True))
-add_subcommand("off", _switch(False))
-add_subcommand("forget", _forget)
+#: The channel's own /brief subcommands; :func:`all_subcommands` adds the other areas'.
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "help": Subcommand(_help),
+    "settings": Subcommand(_settings, takes_args=True),
+    "on": Subcommand(_switch(True)),
+    "off": Subcommand(_switch(False)),
+    "forget": Subcommand(_forget),
+}
+
+
+def all_subcommands() -> dict[str, Subcommand]:
+    """Every ``/brief <word>`` the router answers, listed here rather than by import order."""
+    from bot.slack import digests  # it imports this module (Reply), so not at the top
+
+    return {**SUBCOMMANDS, **digests.SUBCOMMANDS}
 
 
 async def _language(deps: Deps, body: dict[str, Any], value: str) -> Reply:
@@ -212,11 +212,13 @@ async def _answer_later(respond: AsyncRespond, reply: Awaitable[Reply]) -> None:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    subcommands = all_subcommands()
+
     @app.command(COMMAND)
     async def on_brief(ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
         text = str(body.get("text") or "").strip()
         word, args = [*text.split(maxsplit=1), "", ""][:2]
-        sub = _SUBCOMMANDS.get(word.lower() or "help")
+        sub = subcommands.get(word.lower() or "help")
         if sub is not None and (sub.takes_args or not args.strip()):
             if sub.after_ack:
                 await ack()

@@ -2,7 +2,7 @@
 
 Thin handlers over bot.digest.commands: they take the team, channel and user from the
 slash command, look up the user's Slack time zone when a schedule names none, and show
-the reply privately. Importing this module registers them with the /brief router.
+the reply privately. ``bot.slack.commands.all_subcommands`` lists them for the router.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from bot.digest.commands import handle_digest_command, handle_feed_command
 from bot.digest.schedule import parse_schedule_command, parse_zone
 from bot.errors import InputError
 from bot.slack import blocks
-from bot.slack.commands import Reply, add_subcommand
+from bot.slack.commands import Reply, Subcommand
 
 if TYPE_CHECKING:
     from bot.slack.app import Deps
@@ -92,7 +92,9 @@ def feed_command(verb: str) -> Callable[[Deps, dict[str, Any], str], Awaitable[R
 
 # Answered after the ack: they call Slack (users.info), compose and post a digest, or
 # read a feed over the network, any of which can outlast Slack's 3 s.
-add_subcommand("digest", digest_command, takes_args=True, after_ack=True)
-add_subcommand("follow", feed_command("follow"), takes_args=True, after_ack=True)
-add_subcommand("unfollow", feed_command("unfollow"), takes_args=True)
-add_subcommand("feeds", feed_command("feeds"))
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "digest": Subcommand(digest_command, takes_args=True, after_ack=True),
+    "follow": Subcommand(feed_command("follow"), takes_args=True, after_ack=True),
+    "unfollow": Subcommand(feed_command("unfollow"), takes_args=True),
+    "feeds": Subcommand(feed_command("feeds")),
+}
