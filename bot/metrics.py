@@ -127,16 +127,6 @@ def record_digest(status: str) -> None:
     digest_runs.labels(status=status).inc()
 
 
-@contextmanager
-def track_job() -> Iterator[None]:
-    """Count the block as one job in flight (for workers that don't use :func:`watch_jobs`)."""
-    jobs_in_flight.inc()
-    try:
-        yield
-    finally:
-        jobs_in_flight.dec()
-
-
 def watch_jobs(*, queued: Callable[[], float], in_flight: Callable[[], float]) -> None:
     """Read the job gauges from these callables at each scrape (the queue is the truth)."""
     _job_sources.update(queued=queued, in_flight=in_flight)
