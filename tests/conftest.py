@@ -7,6 +7,7 @@ variables, no .env), its own data dir, and a network that reaches loopback only.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -42,6 +43,17 @@ def _isolated_env(
     # A developer's .env in the checkout must not leak into tests.
     monkeypatch.chdir(tmp_path)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logging() -> Iterator[None]:
+    """Undo an in-process CLI's setup_logging: its handler writes to that test's captured
+    stream, which is closed afterwards, so a late log line (asyncio's, at exit) would raise."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def _is_loopback(address: Any) -> bool:
