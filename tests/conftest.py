@@ -129,20 +129,3 @@ def settings(make_settings: Callable[..., Settings], fake: FakeSlack, llm: FakeO
 
     return bot_settings(make_settings, fake, llm)
 
-
-@pytest.fixture(autouse=True)
-def _restore_root_logging() -> Iterator[None]:
-    """Tests that run ``cli.main`` configure the root logger as a process would (``-q``
-    raises it to ERROR); put it back, so a later test's caplog still sees warnings."""
-    import logging
-
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    yield
-    for handler in list(root.handlers):
-        if handler not in saved[0]:
-            root.removeHandler(handler)
-    for handler in saved[0]:
-        if handler not in root.handlers:
-            root.addHandler(handler)
-    root.setLevel(saved[1])
