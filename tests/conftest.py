@@ -128,4 +128,3 @@ def settings(make_settings: Callable[..., Settings], fake: FakeSlack, llm: FakeO
     from tests.test_slack_support import bot_settings
 
     return bot_settings(make_settings, fake, llm)
-
