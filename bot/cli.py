@@ -326,9 +326,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(env_file, **overrides)
         _setup_logging(settings, debug=args.debug, quiet=args.quiet, command=args.command)
         if Path(".env").is_file() and (env_file is None or not env_file.samefile(".env")):
-            log.warning(
-                "ignoring ./.env: settings are read from the environment and %s",
-                env_file or "<data dir>/.env (or --env-file / BRIEFBOT_ENV_FILE)",
+            # A security notice, so -q (which silences the other warnings) keeps it.
+            where = env_file or "<data dir>/.env (or --env-file / BRIEFBOT_ENV_FILE)"
+            print(
+                f"briefbot: warning: ignoring ./.env: settings are read from the environment "
+                f"and {where}",
+                file=sys.stderr,
+                flush=True,
             )
         if settings.allow_private_networks:
             log.warning(
