@@ -118,6 +118,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_digest_parser(sub)
 
+    from bot.fleet.cli import add_fleet_parsers
+
+    add_fleet_parsers(sub)
+
     from bot.ask.cli import add_ask_parser
 
     add_ask_parser(sub)
@@ -164,6 +168,7 @@ def _setup_logging(settings: Settings, *, debug: bool, quiet: bool, command: str
             settings.slack_bot_token,
             settings.slack_app_token,
             settings.slack_signing_secret,
+            settings.slack_client_secret,
         )
         if s is not None
     ]
@@ -353,6 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.digest.cli import run_digest_cli
 
             return run_digest_cli(args, settings)
+        if args.command in ("worker", "db"):
+            from bot.fleet.cli import run_fleet_cli
+
+            return run_fleet_cli(args, settings)
     except BriefbotError as exc:
         _error(str(exc))
         return EXIT_ERROR

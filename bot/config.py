@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     fetch_timeout: float = _env("BRIEFBOT_FETCH_TIMEOUT", 20.0, gt=0)
     fetch_max_bytes: int = _env("BRIEFBOT_FETCH_MAX_BYTES", 10_000_000, ge=1024)
     fetch_max_redirects: int = _env("BRIEFBOT_FETCH_MAX_REDIRECTS", 5, ge=0, le=20)
+    # Seconds one page, PDF or feed may take to parse (in a worker process) before it's given up.
+    parse_timeout: float = _env("BRIEFBOT_PARSE_TIMEOUT", 15.0, gt=0, le=600)
     user_agent: str = _env(
         "BRIEFBOT_USER_AGENT",
         "Mozilla/5.0 (compatible; Briefbot/0.1; +https://github.com/briefbot/briefbot)",
@@ -145,6 +147,27 @@ class Settings(BaseSettings):
     # Briefs one user, and one channel, may ask for per rolling hour (bot/slack/limits.py).
     user_briefs_per_hour: int = _env("BRIEFBOT_USER_BRIEFS_PER_HOUR", 120, ge=1)
     channel_briefs_per_hour: int = _env("BRIEFBOT_CHANNEL_BRIEFS_PER_HOUR", 240, ge=1)
+
+    # --- Fleet mode (PostgreSQL, workers, OAuth) -------------------------------
+    worker_heartbeat: float = _env("BRIEFBOT_WORKER_HEARTBEAT", 10.0, gt=0)
+    worker_stalled_after: float = _env("BRIEFBOT_WORKER_STALLED_AFTER", 30.0, gt=0)
+    # Bolt's own names, so Bolt's OAuth docs apply as written.
+    slack_client_id: str | None = _env("SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = _env("SLACK_CLIENT_SECRET")
+    slack_scopes: str = _env("SLACK_SCOPES", "")
+    slack_redirect_uri: str | None = _env("SLACK_REDIRECT_URI")
+
+    @property
+    def is_fleet(self) -> bool:
+        """PostgreSQL storage: jobs go to procrastinate and run on ``briefbot worker``."""
+        return self.database_url.strip().startswith(
+            ("postgresql://", "postgres://", "postgresql+psycopg://")
+        )
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """Multi-workspace install: on when a client id and secret are set (as in Bolt)."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     @property
     def database_url(self) -> str:
@@ -238,4 +261,11 @@ def load_settings(
         ) from None
 
 
-_SECRET_VARS = {"OPENAI_API_KEY", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"}
+_SECRET_VARS = {
+    "OPENAI_API_KEY",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_CLIENT_SECRET",
+    "DATABASE_URL",
+}

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from bot.config import FIND_ENV_FILE, EnvFileLookup, Settings, env_name, find_env_file
 from bot.errors import BriefbotError
+from bot.fleet.doctor import fleet_rows
 from bot.logs import redact_text
 
 Status = Literal["ok", "warn", "fail", "skip"]
@@ -402,6 +403,8 @@ def database_check(settings: Settings) -> Check:
     """Open the store as the bot does (applying pending migrations), then prove a write."""
     from bot.store import MIGRATIONS, Store
 
+    if settings.is_fleet:
+        return _skip("database", "PostgreSQL: see the fleet rows below")
     started = datetime.now(UTC).isoformat()
     try:
         with Store.open(settings.database_url) as store:
@@ -468,6 +471,7 @@ def run_checks(settings: Settings, mode: Mode, *, needed: bool | None = None) ->
         lambda: model_checks(settings),
         lambda: [tiktoken_check(settings), data_dir_check(settings), database_check(settings)],
         lambda: [port_check(settings, mode)],
+        lambda: [Check(*row) for row in fleet_rows(settings, mode)],
     ]
     rows: list[Check] = []
     for step in steps:

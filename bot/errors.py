@@ -80,3 +80,9 @@ class QuotaError(BriefbotError):
     """A usage quota or budget is exhausted."""
 
     code = "quota"
+
+
+class BudgetError(BriefbotError):
+    """Reading the document took longer than its time budget (too large or too complex)."""
+
+    code = "too_slow"

@@ -37,14 +37,18 @@ _TYPOGRAPHY = str.maketrans(
 _WHITESPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 # "...", ". . .", "[...]" or "(...)" with any spacing around it.
-_ELLIPSIS = re.compile(r"\s*[\[(]?\s*\.\s?\.\s?\.(?:\s?\.)*\s*[\])]?\s*")
+# (?<!\s): a match never starts inside a run of spaces it already failed on (quadratic).
+# and no two \s* sit either side of an optional bracket (they'd split a run every way).
+_ELLIPSIS = re.compile(r"(?<!\s)\s*(?:[\[(]\s*)?\.\s?\.\s?\.(?:\s?\.)*\s*(?:[\])]\s*)?")
 _EDGE_PUNCT = " '\".,;:!?-"
 
 # URLs with a scheme, www. hosts, and bare lower-case hosts under common TLDs (Slack
 # auto-links those; lower case only, so "ASP.NET" or "Node.js" in prose survive).
 _URL = re.compile(
-    r"(?i:\b(?:[a-z][a-z0-9+.-]*://|www\.))[^\s<>\"'`|]+"
-    r"|\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|co|ai|app|dev|info|biz|xyz|ru|cn|ly|me|to|gg"
+    r"(?i:\b(?<![a-z0-9+.-])(?:[a-z][a-z0-9+.-]*://|www\.))[^\s<>\"'`|]+"
+    # The lookbehinds stop a match starting mid-host: "a-" or "a." * 10,000 was quadratic.
+    r"|\b(?<![a-z0-9-])(?<![a-z0-9-]\.)(?:[a-z0-9-]+\.)+"
+    r"(?:com|net|org|io|co|ai|app|dev|info|biz|xyz|ru|cn|ly|me|to|gg"
     r"|gov|edu|uk|us|in|de|fr)\b(?:/[^\s<>\"'`|]*)?"
 )
 _SLACK_LINK = re.compile(r"<([^<>|\s]+)(?:\|([^<>]*))?>")

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -27,6 +26,10 @@ from bot.store import db
 from bot.store.keys import normalize_url
 
 JobState = Literal["queued", "running", "done", "failed"]
+
+#: Claims a job gets, across restarts: ``claim()`` counts each one durably when it is made,
+#: so a job that kills or stalls the process (a poison page) stops after this many.
+MAX_ATTEMPTS = 5
 
 _INSERT = (
     "INSERT OR IGNORE INTO jobs (id, event_id, kind, payload, state, created_at, updated_at)"
@@ -74,9 +77,24 @@ class Job:
     updated_at: float = 0.0
     error: str | None = None
 
+    @property
+    def exhausted(self) -> bool:
+        """Claimed more than MAX_ATTEMPTS times: earlier runs died or stalled; don't run it."""
+        return self.attempts > MAX_ATTEMPTS
 
-def connect(path: str) -> sqlite3.Connection:
-    """An autocommit connection to the Store's file, tuned for short writes from one loop."""
+
+#: Hands new (or re-due) job ids to an outside queue engine inside the transaction that
+#: stored them: ``dispatch(conn, job_ids, not_before)`` (bot/fleet/queue.py).
+Dispatch = Callable[[Any, list[str], float | None], None]
+
+
+def connect(path: str) -> Any:
+    """An autocommit connection to the Store's database, tuned for short writes from one loop.
+
+    ``path`` is a SQLite file or a ``postgresql://`` URL (``Store.path``).
+    """
+    if db.is_postgres(path):
+        return db.PgConnection(path)
     if path == ":memory:":
         raise ConfigError(
             "The Slack bot needs a database file for its job queue, not an in-memory one.",
@@ -88,19 +106,23 @@ def connect(path: str) -> sqlite3.Connection:
 class JobQueue:
     """The jobs table: enqueue once, claim atomically, record progress, finish."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Any, *, dispatch: Dispatch | None = None) -> None:
         self.conn = conn
+        #: Set in fleet mode: jobs then run on the queue engine, not on a JobRunner.
+        self.dispatch = dispatch
+        # PostgreSQL tables have no rowid; the id breaks created_at ties there.
+        self._tiebreak = "id" if getattr(conn, "dialect", "") == "postgresql" else "rowid"
 
     @classmethod
-    def open(cls, path: str) -> JobQueue:
-        """Open the queue in the database file at ``path`` (``Store.open`` migrated it)."""
-        return cls(connect(path))
+    def open(cls, path: str, *, dispatch: Dispatch | None = None) -> JobQueue:
+        """Open the queue in the database at ``path`` (``Store.open`` migrated it)."""
+        return cls(connect(path), dispatch=dispatch)
 
     def close(self) -> None:
         self.conn.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[Any]:
         with db.transaction(self.conn) as conn:
             yield conn
 
@@ -112,20 +134,38 @@ class JobQueue:
         """Store several jobs in one transaction; True for each one that was new."""
         now = time.time()
         rows = [(j.id, j.event_id, j.kind, json.dumps(j.payload), now, now) for j in jobs]
-        if len(rows) == 1:  # the common case: one statement, its own transaction
+        if len(rows) == 1 and self.dispatch is None:  # one statement, its own transaction
             return [self.conn.execute(_INSERT, rows[0]).rowcount == 1]
         with self._tx() as conn:
-            return [conn.execute(_INSERT, row).rowcount == 1 for row in rows]
+            new = [conn.execute(_INSERT, row).rowcount == 1 for row in rows]
+            if self.dispatch is not None and any(new):
+                # Same transaction: the identity and its queued run commit together.
+                self.dispatch(conn, [r[0] for r, n in zip(rows, new, strict=True) if n], None)
+            return new
 
     def claim(self) -> Job | None:
         """Atomically take the oldest due queued job and mark it running, or None."""
         token = uuid.uuid4().hex
         now = time.time()
         row = self.conn.execute(
-            "UPDATE jobs SET state='running', claim=?, attempts=attempts+1, updated_at=?"
+            "UPDATE jobs SET state='running', claim=?, attempts=attempts+1, updated_at=?"  # noqa: S608
             " WHERE id = (SELECT id FROM jobs WHERE state='queued' AND not_before <= ?"
-            " ORDER BY created_at, rowid LIMIT 1) AND state='queued' RETURNING *",
+            f" ORDER BY created_at, {self._tiebreak} LIMIT 1)"
+            " AND state='queued' RETURNING *",
             (token, now, now),
+        ).fetchone()
+        return _job(row) if row is not None else None
+
+    def claim_id(self, job_id: str) -> Job | None:
+        """Take one job by id for a queue-engine worker; None if it is finished already.
+
+        A ``running`` row is taken over too: the engine hands a job to one worker at a
+        time, so a running row it hands out again belongs to a worker that died.
+        """
+        row = self.conn.execute(
+            "UPDATE jobs SET state='running', claim=?, attempts=attempts+1, updated_at=?"
+            " WHERE id=? AND state IN ('queued', 'running') RETURNING *",
+            (uuid.uuid4().hex, time.time(), job_id),
         ).fetchone()
         return _job(row) if row is not None else None
 
@@ -154,21 +194,32 @@ class JobQueue:
 
     def retry_later(self, job: Job, *, delay: float, error: str) -> None:
         """Put a running job back in the queue, due after ``delay`` seconds."""
-        self._update(
-            job,
-            "state='queued', claim=NULL, not_before=?, error=?",
-            time.time() + delay,
-            error[:2000],
-        )
+        due = time.time() + delay
+        self._requeue(job, "state='queued', claim=NULL, not_before=?, error=?", due, error[:2000])
 
     def release(self, job: Job) -> None:
         """Hand a job back untouched (shutdown); it runs again on the next start."""
-        self._update(job, "state='queued', claim=NULL")
+        self._requeue(job, "state='queued', claim=NULL")
+
+    def _requeue(self, job: Job, assignments: str, *values: Any) -> None:
+        if self.dispatch is None:
+            self._update(job, assignments, *values)
+            return
+        with self._tx() as conn:
+            cur = conn.execute(
+                f"UPDATE jobs SET {assignments}, updated_at=? WHERE id=? AND claim IS ?",  # noqa: S608
+                (*values, time.time(), job.id, job.claim),
+            )
+            if cur.rowcount == 1:
+                due = values[0] if "not_before" in assignments else None
+                self.dispatch(conn, [job.id], due)
 
     def recover(self) -> int:
         """Requeue jobs a killed process left running; returns how many.
 
-        Call once at start, before workers run: one process owns a SQLite database.
+        Call once at start, before workers run: one process owns a SQLite database. A job
+        that has had its ``MAX_ATTEMPTS`` claims is requeued too, so the next claim finds it
+        over the cap and gives up with a message in its thread (see ``Job.exhausted``).
         """
         cur = self.conn.execute(
             "UPDATE jobs SET state='queued', claim=NULL, updated_at=? WHERE state='running'",
@@ -196,7 +247,7 @@ class JobQueue:
         )
 
 
-def _job(row: sqlite3.Row) -> Job:
+def _job(row: Any) -> Job:
     return Job(
         id=row["id"],
         kind=row["kind"],

@@ -37,6 +37,7 @@ from prometheus_client import (
 
 from bot import __version__
 from bot.errors import ConfigError
+from bot.store.db import PgConnection, is_postgres
 
 if TYPE_CHECKING:
     import aiohttp
@@ -189,12 +190,14 @@ def metrics_text() -> bytes:
 
 
 def database_check(path: str) -> Callable[[], Awaitable[bool]]:
-    """Readiness: the SQLite file exists, opens read-write, and is migrated."""
+    """Readiness: the SQLite file (or PostgreSQL) opens read-write and is migrated."""
     from bot.store.migrations import MIGRATIONS
 
     def probe() -> bool:
         if path == ":memory:":
             return True
+        if is_postgres(path):
+            return _pg_probe(path)
         try:
             # mode=rw: a deleted database must fail, not be re-created empty.
             conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=2.0)
@@ -212,6 +215,22 @@ def database_check(path: str) -> Callable[[], Awaitable[bool]]:
         return await asyncio.to_thread(probe)
 
     return check
+
+
+def _pg_probe(url: str) -> bool:
+    """Readiness on PostgreSQL: it answers, and the schema is the latest."""
+    from bot.store.migrations import MIGRATIONS, schema_version
+
+    try:
+        conn = PgConnection(url)
+    except Exception:  # refused, auth, timeout: not ready
+        return False
+    try:
+        return schema_version(conn) >= len(MIGRATIONS)
+    except Exception:
+        return False
+    finally:
+        conn.close()
 
 
 def slack_check(client: AsyncWebClient, *, ttl: float = 15.0) -> Callable[[], Awaitable[bool]]:

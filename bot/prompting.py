@@ -26,7 +26,8 @@ TEMPLATES = ("system.j2", "brief.j2", "map.j2", "reduce.j2", "repair.j2")
 FENCE_TAGS = ("article", "partial_briefs", "earlier_questions")
 
 _VERSION = re.compile(r"\A\{#\s*version:\s*([\w.-]+)\s*#\}[ \t]*\n?")
-_FENCE = re.compile(r"<(\s*/?\s*(?:" + "|".join(FENCE_TAGS) + r")\b)", re.IGNORECASE)
+# One \s* on each side of the optional "/": two around it split a run of spaces every way.
+_FENCE = re.compile(r"<(\s*(?:/\s*)?(?:" + "|".join(FENCE_TAGS) + r")\b)", re.IGNORECASE)
 
 
 def templates_root() -> Traversable:

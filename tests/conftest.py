@@ -18,6 +18,7 @@ import pytest
 
 from bot.config import Settings
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.postgres import BASE_URL, SKIP_REASON, private_schema
 from tests.fakes.slack import FakeSlack
 from tests.fakes.web import FakeWeb
 
@@ -128,3 +129,12 @@ def settings(make_settings: Callable[..., Settings], fake: FakeSlack, llm: FakeO
     from tests.test_slack_support import bot_settings
 
     return bot_settings(make_settings, fake, llm)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL with a schema of the test's own (tier ``postgres``)."""
+    if not BASE_URL:
+        pytest.skip(SKIP_REASON)
+    with private_schema(BASE_URL) as url:
+        yield url

@@ -144,7 +144,7 @@ def test_every_env_name_is_a_setting_or_well_known() -> None:
         assert names, f"{where}: no env names found (did the parser break?)"
 
 
-_SUBCOMMANDS = ("serve", "doctor", "brief", "extract", "digest")
+_SUBCOMMANDS = ("serve", "doctor", "brief", "extract", "digest", "worker", "db")
 _SHELL_STOPS = ("#", "&&", "||", "|", ";", "\\")
 
 
@@ -489,3 +489,41 @@ def test_dockerfile_install_steps_work_in_a_fresh_virtualenv(tmp_path: Path) -> 
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+# --- fleet mode ---------------------------------------------------------------------------
+
+
+def test_compose_fleet_profile_runs_postgres_two_web_and_two_workers() -> None:
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    fleet = {name: s for name, s in services.items() if "fleet" in s.get("profiles", [])}
+    assert set(fleet) == {"postgres", "web", "worker"}
+    assert "profiles" not in services["briefbot"]  # `docker compose up` is unchanged
+    assert fleet["web"]["deploy"]["replicas"] == 2 and fleet["worker"]["deploy"]["replicas"] == 2
+    assert fleet["web"]["command"][1:] == ["serve", "--mode", "http"]
+    assert fleet["worker"]["command"][1:] == ["worker"]
+    for name in ("web", "worker"):
+        url = fleet[name]["environment"]["DATABASE_URL"]
+        assert url.startswith("postgresql://") and "@postgres:5432/" in url
+        assert fleet[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+        parsed = _build_parser().parse_args(fleet[name]["command"][1:])  # the real CLI
+        assert parsed.command == fleet[name]["command"][1]
+
+
+def test_kubernetes_fleet_variant_web_x3_worker_database_from_secret() -> None:
+    docs = {
+        d["metadata"]["name"]: d
+        for p in sorted((DEPLOY / "k8s" / "fleet").glob("*.yaml"))
+        for d in yaml.safe_load_all(p.read_text())
+    }
+    web, worker = docs["briefbot-web"], docs["briefbot-worker"]
+    assert web["spec"]["replicas"] == 3 and worker["spec"]["replicas"] >= 1
+    # The web pods sit behind the single-replica variant's Service (same selector).
+    assert web["spec"]["selector"]["matchLabels"] == k8s("Service")["spec"]["selector"]
+    for dep, argv in ((web, ["serve", "--mode", "http"]), (worker, ["worker"])):
+        c = dep["spec"]["template"]["spec"]["containers"][0]
+        assert c["command"][1:] == argv
+        db = {e["name"]: e for e in c["env"]}["DATABASE_URL"]
+        assert db["valueFrom"]["secretKeyRef"]["key"] == "DATABASE_URL"
+        assert c["envFrom"] == [{"secretRef": {"name": k8s("Secret")["metadata"]["name"]}}]
+        assert "volumes" not in dep["spec"]["template"]["spec"]  # no ReadWriteOnce pinning

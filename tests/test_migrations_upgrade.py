@@ -105,3 +105,27 @@ def test_upgrade_keeps_every_stored_brief(tmp_path: Path, old_version: int) -> N
         conn.close()
     with Store.open(f"sqlite:///{db}") as again:
         assert len(again.recent_briefs(team=TEAM, limit=100)) == len(written)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("old_version", range(1, len(MIGRATIONS)))
+def test_postgres_upgrade_keeps_every_stored_brief(pg_url: str, old_version: int) -> None:
+    """The same steps upgrade a PostgreSQL database written at any older version."""
+    from bot.store.db import PgConnection
+
+    conn = PgConnection(pg_url)
+    assert apply_migrations(conn, MIGRATIONS[:old_version]) == old_version
+    old = Store(conn, path=pg_url)  # the real brief writer over the old schema
+    start = datetime(2026, 3, 1, 8, tzinfo=UTC)
+    written = []
+    for i, (url, text) in enumerate(STORIES):
+        brief = build_brief(Article(text=text, url=url))
+        old.put_brief(f"key-{i}", brief, url=url, title=f"Story {i}", team=TEAM, channel="C1",
+                      article_text=text, created_at=start + timedelta(minutes=i))  # fmt: skip
+        written.append(brief)
+    old.close()
+    with Store.open(pg_url) as store:
+        assert store.schema_version() == len(MIGRATIONS)
+        log = store.recent_briefs(team=TEAM, limit=100)
+        assert [b.brief.summary for b in reversed(log)] == [b.summary for b in written]
+        assert all(store.get_brief(f"key-{i}") is not None for i in range(len(STORIES)))

@@ -153,10 +153,11 @@ class BotProcess:
             if marker in line:
                 return line
 
-    def url(self) -> str:
+    def url(self, *, timeout: float = 20.0) -> str:
         """Where the http-mode bot listens (from its announcement line)."""
         if self._url is None:
-            self._url = self.wait_line("listening on").rsplit(" ", 1)[-1].strip()
+            line = self.wait_line("listening on", timeout=timeout)
+            self._url = line.rsplit(" ", 1)[-1].strip()
         return self._url
 
     @property

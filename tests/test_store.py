@@ -70,8 +70,6 @@ def test_settings_database_url_opens(make_settings: Any) -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "postgresql://user@db/briefbot",
-        "postgres://db/briefbot",
         "mysql://db/x",
         "sqlite:/relative.db",
         "sqlite:///",
@@ -79,7 +77,7 @@ def test_settings_database_url_opens(make_settings: Any) -> None:
     ],
 )
 def test_unsupported_urls_are_config_errors(url: str) -> None:
-    with pytest.raises(ConfigError, match=r"DATABASE_URL must be sqlite:///\.\.\. \(Postgres"):
+    with pytest.raises(ConfigError, match=r"must be sqlite:///path/to/file\.db or postgresql://"):
         Store.open(url)
 
 
@@ -379,3 +377,21 @@ def test_two_stores_on_one_file(tmp_path: Path) -> None:
         assert b.get_brief("k") is not None
         b.forget_channel("nothing")
         assert len(a.recent_briefs()) == 1
+
+
+def test_pg_sql_rewrites_only_the_sqlite_spellings() -> None:
+    """The PostgreSQL shim: placeholders, upserts, JSON fields; literals stay as written."""
+    from bot.store.db import pg_sql
+
+    assert pg_sql("INSERT OR IGNORE INTO t (a) VALUES (?) RETURNING *") == (
+        "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING RETURNING *"
+    )
+    assert pg_sql("SELECT 'why?', a FROM t WHERE b LIKE 'x%' AND c IS ?") == (
+        "SELECT 'why?', a FROM t WHERE b LIKE 'x%%' AND c IS NOT DISTINCT FROM %s"
+    )
+    assert pg_sql("SELECT json_extract(payload, '$.team') FROM jobs") == (
+        "SELECT (payload::jsonb ->> 'team') FROM jobs"
+    )
+    assert pg_sql("BEGIN IMMEDIATE") == "BEGIN"
+    ddl = pg_sql("CREATE TABLE x (id INTEGER PRIMARY KEY AUTOINCREMENT)")
+    assert "BIGSERIAL PRIMARY KEY" in ddl

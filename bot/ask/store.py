@@ -6,9 +6,9 @@ caller owns (the job queue's in the bot, one of its own for the CLI), like Chann
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -35,7 +35,7 @@ def _now() -> str:
 class AskStore:
     """Reads and writes ask_threads and ask_questions."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Any) -> None:  # sqlite3 or bot.store.db.PgConnection
         self.conn = conn
 
     def remember_thread(
@@ -45,7 +45,9 @@ class AskStore:
         """Store the article a brief in this thread was written from (latest text wins)."""
         self.conn.execute(
             "INSERT INTO ask_threads (team, channel, thread_ts, key, title, url, article_text,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            # The target is named so PostgreSQL (fleet mode) accepts the upsert too.
+            " ON CONFLICT (team, channel, thread_ts, key) DO UPDATE SET"
             " title=excluded.title, url=excluded.url, article_text=excluded.article_text",
             (team, channel, thread_ts, key, title, url, text, _now()),
         )
@@ -98,7 +100,8 @@ class AskStore:
         """Earlier answered turns in the thread, oldest first (only those before ``before``)."""
         rows = self.conn.execute(
             "SELECT question, answer_json FROM ask_questions"
-            " WHERE team=? AND channel=? AND thread_ts=? AND (? IS NULL OR question_ts < ?)"
+            " WHERE team=? AND channel=? AND thread_ts=?"
+            " AND (CAST(? AS TEXT) IS NULL OR question_ts < ?)"
             " ORDER BY created_at DESC LIMIT ?",
             (team, channel, thread_ts, before, before, HISTORY_ROWS),
         ).fetchall()

@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.digest.store import DigestStore
 from bot.errors import BriefbotError, InputError
 from bot.ingest.fetch import fetch
+from bot.ingest.sandbox import parser_pool
 from bot.store import normalize_url
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,11 @@ log = logging.getLogger(__name__)
 MIN_SCAN = 200
 _CLOSE_ENTRY = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 _ROOT = re.compile(rb"<((?:[\w.-]+:)?)(rss|feed|RDF)\b", re.IGNORECASE)
-_TAGS = re.compile(r"<[^>]*>")
-_ALTERNATE = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
-_ATTR = re.compile(r"""([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+# A tag holds no "<", and a name starts after a non-name char: otherwise "<" * 20,000 or
+# "a" + "-" * 20,000 made each position rescan the rest (quadratic, tens of seconds).
+_TAGS = re.compile(r"<[^<>]*>")
+_ALTERNATE = re.compile(r"<link\b[^<>]*>", re.IGNORECASE)
+_ATTR = re.compile(r"""(?<![\w-])([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 
 
@@ -215,10 +218,11 @@ def parse_feed(
 async def read_feed(url: str, settings: Settings, *, scan: int = MIN_SCAN) -> ParsedFeed:
     """Fetch (SSRF-guarded) and parse one feed; BriefbotError with a user-safe message."""
     fetched = await fetch(url, settings)
-    # Parsing a big feed is CPU work: keep the event loop (and Slack acks) responsive.
-    return await asyncio.to_thread(
+    # feedparser (sgmllib's regexes, expat) can't be interrupted: parse in a worker process
+    # under the same deadline as pages, so a hostile feed can't stall the bot.
+    return await parser_pool().run(
         parse_feed, fetched.body, url=fetched.final_url, content_type=fetched.content_type,
-        scan=scan,
+        scan=scan, budget=settings.parse_timeout, what=f"the feed at {fetched.final_url}",
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -284,9 +285,14 @@ async def _run_subscription(
     return results
 
 
+#: Multi-workspace installs: the client holding a team's token (bot/fleet/oauth.py).
+TeamClients = Callable[[str], Awaitable[AsyncWebClient]]
+
+
 async def run_due(
-    settings: Settings, store: Store, client: AsyncWebClient, *, now: datetime
-) -> list[RunResult]:
+    settings: Settings, store: Store, client: AsyncWebClient, *, now: datetime,
+    clients: TeamClients | None = None,
+) -> list[RunResult]:  # fmt: skip
     """Run every digest slot due at ``now`` (once each, across processes)."""
     dstore = DigestStore.for_store(store)
     subs = await asyncio.to_thread(dstore.subscriptions)
@@ -295,8 +301,9 @@ async def run_due(
     async def one(found: Scheduled) -> list[RunResult]:
         async with limiter:
             try:
+                poster = await clients(found.sub.team) if clients else client
                 return await _run_subscription(
-                    settings, store, client, found.sub, found.updated_at, now=now
+                    settings, store, poster, found.sub, found.updated_at, now=now
                 )
             except Exception:
                 log.exception("digest scheduling failed for %s", found.sub.channel)
@@ -322,6 +329,7 @@ def seconds_until_next(
 async def scheduler_loop(
     settings: Settings, store: Store, client: AsyncWebClient, *,
     clock: Clock | None = None, stop: asyncio.Event, poll: float = POLL_SECONDS,
+    clients: TeamClients | None = None,
 ) -> None:  # fmt: skip
     """Run due digests until ``stop`` is set; the Slack app starts this as a task.
 
@@ -333,7 +341,7 @@ async def scheduler_loop(
     while not stop.is_set():
         now = clock.now()
         try:
-            await run_due(settings, store, client, now=now)
+            await run_due(settings, store, client, now=now, clients=clients)
             subs = [found.sub for found in await asyncio.to_thread(dstore.subscriptions)]
             delay = seconds_until_next(subs, now, poll=poll)
         except Exception:

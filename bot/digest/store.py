@@ -11,7 +11,6 @@ only the claim holder can move it to ``posting``, and a claim whose lease expire
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import uuid
 import weakref
@@ -23,7 +22,7 @@ from typing import Any, Literal
 
 from bot.digest.schedule import Cadence, Subscription
 from bot.store import Store
-from bot.store.db import connect, transaction
+from bot.store.db import PgConnection, connect, is_db_error, is_postgres, transaction
 
 RunStatus = Literal["claimed", "posting", "posted", "empty", "skipped", "failed"]
 RunKind = Literal["scheduled", "manual"]
@@ -91,7 +90,7 @@ class BriefThread:
 class DigestStore:
     """Digest tables over a connection of their own to the Store's database file."""
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock | None = None) -> None:
+    def __init__(self, conn: Any, lock: threading.Lock | None = None) -> None:
         self._conn = conn
         self._lock = lock or threading.Lock()
 
@@ -109,14 +108,16 @@ class DigestStore:
         if store.path == ":memory:":
             # An in-memory database exists only on the Store's own connection: share it.
             return cls(store._conn, store._lock)
+        if is_postgres(store.path):
+            return cls(PgConnection(store.path))
         return cls(connect(store.path, busy_timeout_ms=int(BUSY_TIMEOUT_S * 1000)))
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[Any]:
         with self._lock, transaction(self._conn) as conn:
             yield conn
 
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
@@ -368,7 +369,9 @@ class DigestStore:
                 " AND state = 'done' AND updated_at >= ? ORDER BY updated_at",
                 (since.timestamp() - 3600,),  # a job can finish a little after its brief
             )
-        except sqlite3.OperationalError:
+        except Exception as exc:
+            if not is_db_error(exc):
+                raise
             return []
         found: list[BriefThread] = []
         for row in rows:
@@ -394,7 +397,7 @@ class DigestStore:
 _BY_STORE: weakref.WeakKeyDictionary[Store, DigestStore] = weakref.WeakKeyDictionary()
 
 
-def _subscription(row: sqlite3.Row) -> Scheduled:
+def _subscription(row: Any) -> Scheduled:
     hour, minute = (int(part) for part in row["local_time"].split(":"))
     cadence: Cadence = row["cadence"]
     sub = Subscription(

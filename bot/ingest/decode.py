@@ -21,14 +21,13 @@ _BOMS = (
 )
 # <meta charset="x"> and <meta http-equiv="Content-Type" content="text/html; charset=x">.
 _META_CHARSET = re.compile(
-    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([a-z0-9_.:-]{1,40})""", re.I
+    rb"""<meta[^>]{0,200}?charset\s*=\s*(?:["']\s*)?([a-z0-9_.:-]{1,40})""", re.I
 )
 # Browsers read these labels as windows-1252 (WHATWG Encoding), and so do real pages.
 _AS_CP1252 = frozenset({"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "ascii", "us-ascii"})
-_HTML_START = re.compile(
-    rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|meta|title|article|div|p|h1)\b",
-    re.I | re.S,
-)
+# The first tag, once leading whitespace and comments are skipped by a plain scan (a regex
+# with a lazy ``.*?`` inside a repeated group backtracked exponentially on "<!---->"*31).
+_HTML_TAG = re.compile(rb"<(?:!doctype\s+html|html|head|body|meta|title|article|div|p|h1)\b", re.I)
 _SNIFF_BYTES = 2048
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/vnd.wap.xhtml+xml"})
@@ -186,9 +185,23 @@ def sniff(body: bytes) -> Kind | None:
     head = body[:_SNIFF_BYTES].lstrip(b"\xef\xbb\xbf\r\n\t ")
     if head.startswith(b"%PDF-"):
         return "pdf"
-    if _HTML_START.match(head):
+    if _HTML_TAG.match(_skip_comments(head)):
         return "html"
     return None
+
+
+def _skip_comments(head: bytes) -> bytes:
+    """``head`` after its leading whitespace and ``<!-- ... -->`` comments (linear scan)."""
+    at = 0
+    while True:
+        while at < len(head) and head[at] in b" \t\r\n\f\v":
+            at += 1
+        if not head.startswith(b"<!--", at):
+            return head[at:]
+        end = head.find(b"-->", at + 4)
+        if end < 0:
+            return b""  # an unclosed comment: no tag follows it
+        at = end + 3
 
 
 def _not_an_article(kind: str) -> UnsupportedContentError:

@@ -9,29 +9,37 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from bot.errors import UnsupportedContentError
+from bot.errors import TooLargeError, UnsupportedContentError
 from bot.ingest.clean import clean_pasted_text
 from bot.ingest.decode import Kind, classify, decode_text, looks_binary, undecodable
 from bot.ingest.metadata import better_title, clean_author, clean_site
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: the bot process itself never parses HTML or PDF
+    import pypdf
     import trafilatura
-
-# trafilatura (with lxml and justext) and pypdf are imported where they are used: plain
-# text, the CLI's commonest input, then starts without paying a quarter second for them.
 
 log = logging.getLogger(__name__)
 
 #: Pages read from a PDF; the rest would blow the model's budget anyway.
 MAX_PDF_PAGES = 300
+# pypdf parses text operators at about 3.5 us a byte, and pages may share one content
+# stream: 300 pages of one 200k-operator stream took 23 minutes. A page drawing more than
+# PDF_PAGE_BYTES is skipped (no page of prose is that big); reading stops after
+# PDF_TOTAL_BYTES of content or PDF_SECONDS, keeping the pages read so far.
+PDF_PAGE_BYTES = 1_000_000
+PDF_TOTAL_BYTES = 3_000_000
+PDF_SECONDS = 4.0
 _MIN_RECALL_WORDS = 40
-_CANONICAL = re.compile(
-    r"""<link\b(?=[^>]*\brel\s*=\s*["']?canonical\b)[^>]*\bhref\s*=\s*["']?([^"'\s>]+)""", re.I
-)
+# One attribute of a tag: the value part is optional, so a match never fails after a long
+# scan and finditer stays linear (a lookahead over [^>]* per "<link" was quadratic).
+_ATTR = re.compile(r"""([^\s"'=<>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+_CANONICAL_SCAN = 200_000
 _HEADLINE_MAX_WORDS = 20
 _SENTENCE_END = '.!?:"”’'
 _SHORT_LINE = 0.8
@@ -72,7 +80,7 @@ def _http_url(url: str | None, base: str | None) -> str | None:
 def _bare_extraction(
     html: str, url: str | None, *, recall: bool
 ) -> trafilatura.settings.Document | None:
-    import trafilatura
+    import trafilatura  # a slow import, needed only in parser processes
 
     result = trafilatura.bare_extraction(
         html,
@@ -103,8 +111,8 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
     if doc is not None:
         canonical = _http_url(_str(doc.url), url)
     if canonical is None or canonical == url:
-        match = _CANONICAL.search(html[:200_000])
-        canonical = _http_url(match.group(1), url) if match else canonical
+        found = canonical_link(html[:_CANONICAL_SCAN])
+        canonical = _http_url(found, url) if found else canonical
     site = clean_site(_str(doc.sitename)) if doc else None
     title = _str(doc.title) if doc else None
     return Extracted(
@@ -116,6 +124,25 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
         site=site,
         canonical_url=canonical,
     )
+
+
+def canonical_link(html: str) -> str | None:
+    """The href of the first ``<link rel="canonical">``, by a linear scan of the tags."""
+    lowered = html.lower()
+    at = 0
+    while (start := lowered.find("<link", at)) >= 0:
+        end = lowered.find(">", start)
+        if end < 0:
+            return None  # no tag closes after this point
+        at = end + 1
+        if start + 5 < end and not lowered[start + 5].isspace():
+            continue  # <linkfoo>, not <link ...>
+        attrs: dict[str, str] = {}
+        for m in _ATTR.finditer(html, start + 5, end):
+            attrs.setdefault(m.group(1).lower(), m.group(2) or m.group(3) or m.group(4) or "")
+        if "canonical" in attrs.get("rel", "").lower().split() and attrs.get("href", "").strip():
+            return attrs["href"].strip()
+    return None
 
 
 def _reflow(page: str) -> str:
@@ -133,19 +160,48 @@ def _reflow(page: str) -> str:
     return "\n\n".join(" ".join(p) for p in paragraphs if p)
 
 
-def extract_pdf(body: bytes, *, name: str = "That PDF") -> Extracted:
-    """Text of each page and the document info of a PDF."""
-    import pypdf
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+def _pdf_pages(reader: pypdf.PdfReader, name: str, clock: Callable[[], float]) -> list[str]:
+    """Reflowed text of the pages, within the page, content-byte and time budgets."""
+    pages: list[str] = []
+    total = 0
+    deadline = clock() + PDF_SECONDS
+    for number, page in enumerate(reader.pages[:MAX_PDF_PAGES], start=1):
+        contents = page.get_contents()
+        size = len(contents.get_data()) if contents is not None else 0
+        total += size
+        if total > PDF_TOTAL_BYTES or clock() > deadline:
+            log.info("pdf %s: stopped before page %d (budget)", name, number)
+            break
+        if size > PDF_PAGE_BYTES:
+            log.info("pdf %s: skipped page %d (%d bytes of drawing)", name, number, size)
+            continue
+        pages.append(_reflow(page.extract_text() or ""))
+    return pages
+
+
+def extract_pdf(
+    body: bytes, *, name: str = "That PDF", clock: Callable[[], float] = time.monotonic
+) -> Extracted:
+    """Text of each page (within budgets) and the document info of a PDF."""
+    import pypdf  # a slow import, needed only in parser processes
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError
 
     try:
         reader = pypdf.PdfReader(io.BytesIO(body))
         if reader.is_encrypted and not reader.decrypt(""):
             raise FileNotDecryptedError("password required")
-        pages = []
-        for page in reader.pages[:MAX_PDF_PAGES]:
-            pages.append(_reflow(page.extract_text() or ""))
+        pages = _pdf_pages(reader, name, clock)
         info = reader.metadata
+    except LimitReachedError:
+        raise TooLargeError(
+            f"{name} expands to more than Briefbot will read (a compressed part is huge).",
+            hint="Open it yourself and paste the text.",
+        ) from None
+    except RecursionError:
+        raise UnsupportedContentError(
+            f"{name} is nested too deeply for Briefbot to read.",
+            hint="Open it yourself and paste the text.",
+        ) from None
     except (FileNotDecryptedError, DependencyError):
         raise UnsupportedContentError(
             f"{name} is password-protected or encrypted, so Briefbot can't read it.",

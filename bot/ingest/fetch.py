@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ ACCEPT_ENCODING = "gzip, deflate"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PASTE_HINT = "Paste the article text instead."
 _INFLATE_STEP = 256 * 1024
+# "http:" or "https:" then anything but exactly two slashes ("http:169.254.169.254").
+_LOCATION = "x-briefbot-location"
+_SCHEME_NO_AUTHORITY = re.compile(r"^(https?):/{0,3}(?=[^/])", re.IGNORECASE)
 
 
 @dataclass
@@ -147,6 +151,26 @@ async def _read_capped(response: httpx.Response, url: str, cap: int) -> bytes:
     return bytes(body)
 
 
+async def _take_location(response: httpx.Response) -> None:
+    """Hide Location from httpx: it builds a redirect request even when not following, and
+    raises InvalidURL (not an HTTPError) on ``http:host``. _follow reads it from here instead.
+    """
+    if "location" in response.headers:
+        response.headers[_LOCATION] = response.headers["location"]
+        del response.headers["location"]
+
+
+def _lenient_location(location: str) -> str:
+    """A Location read the loosest way a client might: ``\\`` as ``/``, and ``http:host`` or
+    ``http:/host`` as ``http://host``; so the guard judges the host a lenient client would dial.
+    """
+    fixed = location.strip().replace("\\", "/")
+    match = _SCHEME_NO_AUTHORITY.match(fixed)
+    if match:
+        fixed = f"{match.group(1)}://{fixed[match.end() :]}"
+    return fixed
+
+
 def _content_type(header: str | None) -> tuple[str | None, str | None]:
     """(media type, charset) from a Content-Type header, both lowercased."""
     if not header:
@@ -166,10 +190,10 @@ async def _follow(client: httpx.AsyncClient, url: str, settings: Settings) -> Fe
     redirects: list[str] = []
     while True:
         async with client.stream("GET", current) as response:
-            location = response.headers.get("location")
+            location = response.headers.get(_LOCATION)
             if response.status_code in _REDIRECTS and location:
                 try:
-                    target = current.join(location.strip())
+                    target = current.join(_lenient_location(location))
                 except httpx.InvalidURL:
                     raise FetchError(
                         f"{current} redirects to a link that isn't valid.", hint=_PASTE_HINT
@@ -239,6 +263,7 @@ async def fetch(url: str, settings: Settings, *, network: Network | None = None)
                 timeout=timeout,
                 follow_redirects=False,
                 trust_env=False,
+                event_hooks={"response": [_take_location]},
             ) as client,
         ):
             return await _follow(client, url, settings)

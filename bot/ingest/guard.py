@@ -49,6 +49,7 @@ _BLOCKED_NETS = tuple(
         "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
         "::/96", "::ffff:0:0/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32",
         "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+        "168.63.129.16/32", "::ffff:0:0:0/96",  # a cloud's host endpoint; SIIT (RFC 6145)
     )
 )  # fmt: skip
 # Refused even when private networks are allowed: cloud metadata services live on
@@ -56,9 +57,16 @@ _BLOCKED_NETS = tuple(
 _NEVER_NETS = tuple(
     ipaddress.ip_network(n)
     for n in ("0.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32",
-              "::/128", "fe80::/10", "fd00:ec2::254/128", "ff00::/8")
+              "::/128", "fe80::/10", "fd00:ec2::254/128", "ff00::/8",
+              # Metadata and host endpoints off link-local: 100.100.100.200 (in CGNAT space),
+              # 168.63.129.16 (a cloud's wire server) and 192.0.0.192 (another's metadata).
+              "100.100.100.200/32", "168.63.129.16/32", "192.0.0.192/32")
 )  # fmt: skip
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# RFC 8215 local-use NAT64 (/48): the IPv4 address sits in bytes 6-7 and 9-10 (RFC 6052).
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+# RFC 6145 IPv4-translated addresses (SIIT): ::ffff:0:a.b.c.d.
+_SIIT = ipaddress.IPv6Network("::ffff:0:0:0/96")
 _V4_PART = re.compile(r"^(0x[0-9a-f]*|0[0-7]*|[1-9][0-9]*)$")
 _MAX_ADDRESSES = 4
 
@@ -76,6 +84,11 @@ def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 address carries (mapped, compatible, 6to4, Teredo, NAT64)."""
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
+    if ip in _NAT64 or ip in _SIIT:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _NAT64_LOCAL:
+        packed = ip.packed
+        return ipaddress.IPv4Address(packed[6:8] + packed[9:11])
     if ip.sixtofour is not None:
         return ip.sixtofour
     if ip.teredo is not None:

@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 from bot import metrics
 from bot.config import Settings
 from bot.errors import InputError, NoTextError, TooLargeError
-from bot.ingest.decode import sniff
-from bot.ingest.extract import Extracted, extract_document, extract_html, extract_plain
+from bot.ingest.decode import classify, sniff
+from bot.ingest.extract import Extracted, extract_document, extract_plain
 from bot.ingest.metadata import site_from_host
+from bot.ingest.sandbox import parser_pool
 from bot.models import Article, Source
 
 if TYPE_CHECKING:
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 
 #: Fewer words than this is not an article we can brief.
 MIN_WORDS = 40
+#: Plain text up to this size is cleaned in a thread (linear scans, charset detection of at
+#: most 200 KB); anything bigger, and all HTML and PDF, is parsed in a worker process.
+IN_PROCESS_TEXT_BYTES = 2_000_000
 # Chinese, Japanese and Korean (Hanzi/Kanji, kana, Hangul) put no spaces between words,
 # so split() sees a whole paragraph as one word; count each such character as a word.
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -70,9 +74,10 @@ async def _from_url(
         fetched = await fetch(source.value, settings, network=network)
     _say(progress, "Reading the article…")
     with metrics.timed("extract"):
-        doc = await asyncio.to_thread(
-            extract_document,
+        doc = await read_document(
             fetched.body,
+            settings,
+            what=f"the page at {fetched.final_url}",
             content_type=fetched.content_type,
             charset=fetched.charset,
             url=fetched.final_url,
@@ -84,6 +89,26 @@ async def _from_url(
             hint="Paste the article text instead.",
         )
     return _article(doc, source, url=source.value, final_url=fetched.final_url)
+
+
+async def read_document(
+    body: bytes, settings: Settings, *, what: str, content_type: str | None,
+    charset: str | None = None, url: str | None = None, name: str = "",
+) -> Extracted:  # fmt: skip
+    """Extract a fetched or read document within its time budget.
+
+    Plain text and Markdown (linear scans only) are read in a thread; HTML and PDF go to a
+    parser process that is killed when it overruns ``settings.parse_timeout``.
+    """
+    kind = classify(content_type, body, name=name or (urlsplit(url).path if url else ""))
+    if kind in ("text", "markdown") and len(body) <= IN_PROCESS_TEXT_BYTES:
+        return await asyncio.to_thread(
+            extract_document, body, content_type=content_type, charset=charset, url=url, name=name
+        )
+    return await parser_pool().run(
+        extract_document, body, budget=settings.parse_timeout, what=what,
+        content_type=content_type, charset=charset, url=url, name=name,
+    )  # fmt: skip
 
 
 def _read_file(path: Path, cap: int) -> bytes:
@@ -110,7 +135,7 @@ async def _from_file(
     with metrics.timed("extract"):  # a local read is no fetch: all of it is extract
         body = await asyncio.to_thread(_read_file, path, settings.fetch_max_bytes)
         kind = _CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
-        doc = await asyncio.to_thread(extract_document, body, content_type=kind, name=path.name)
+        doc = await read_document(body, settings, what=path.name, content_type=kind, name=path.name)
     if word_count(doc.text) < MIN_WORDS:
         raise NoTextError(
             f"No readable text in {path.name} (it may be empty, image-only or scanned).",
@@ -119,11 +144,13 @@ async def _from_file(
     return _article(doc, source, url=None, final_url=None)
 
 
-def _from_text(source: Source) -> Article:
-    # Piped or pasted HTML is a page, as it would be from a file: read it as one, or its
-    # markup becomes the title and its JSON-LD types become "participants".
+async def _from_text(source: Source, settings: Settings) -> Article:
+    # Piped or pasted HTML is a page, as it would be from a file: read it as one (in the
+    # parser process, like any HTML), or its markup becomes the title and its JSON-LD
+    # types become "participants".
     if sniff(source.value[:4096].encode("utf-8", "replace")) == "html":
-        doc = extract_html(source.value)
+        body = source.value.encode("utf-8", "replace")
+        doc = await read_document(body, settings, what="that page", content_type="text/html")
     else:
         doc = extract_plain(source.value)
     words = word_count(doc.text)
@@ -166,4 +193,4 @@ async def load_article(
     if source.kind == "file":
         return await _from_file(source, settings, progress)
     with metrics.timed("extract"):
-        return _from_text(source)
+        return await _from_text(source, settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,8 @@ class Deps:
     channels: ChannelSettings
     client: AsyncWebClient | None = None
     wake: Callable[[], None] = lambda: None
+    #: Multi-workspace installs: the client holding a team's token (bot/fleet/oauth.py).
+    clients: Callable[[str], Awaitable[AsyncWebClient]] | None = None
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def enqueue(self, jobs: Iterable[NewJob]) -> list[bool]:
@@ -84,7 +86,13 @@ _BOLT_LOG.addFilter(_NoTokenNotice())
 def build_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> AsyncApp:
     """The app with every listener registered; the caller picks socket or http mode."""
     secret = settings.slack_signing_secret
+    oauth: dict[str, Any] = {}
+    if settings.oauth_enabled:  # many workspaces: tokens from the installation store
+        from bot.fleet.oauth import oauth_settings
+
+        oauth = {"oauth_settings": oauth_settings(settings, store=deps.store)}
     app = AsyncApp(
+        **oauth,
         client=client,
         signing_secret=secret.get_secret_value() if secret else "",
         # Listeners only store a job, then Bolt acks: a job is durable before Slack hears
@@ -92,6 +100,12 @@ def build_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> Asyn
         process_before_response=True,
         logger=_BOLT_LOG,
     )
+    if settings.oauth_enabled:  # uninstalls delete the workspace's tokens and data
+        from bot.fleet import uninstall
+        from bot.fleet.oauth import installations
+
+        uninstall.register(app, store=deps.store,
+                           installations=installations(settings, store=deps.store))  # fmt: skip
     guard.register(app, deps)  # the allow-list, in front of every listener
     for area in LISTENER_AREAS:
         area.register(app, deps)

@@ -46,6 +46,11 @@ NOTHING_IN_PARENT = "I couldn't find a link or any text to brief in this thread'
 
 UNEXPECTED = "Something went wrong on our side while briefing {label}. Try again in a minute."
 
+GAVE_UP = (
+    "Briefbot stopped trying to brief {label}: it failed or was interrupted {attempts} times. "
+    "Paste the article text instead, or try a different link."
+)
+
 
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}

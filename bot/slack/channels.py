@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
+from typing import Any
 
 
 class ChannelSettings:
     """Reads and writes the channel_settings table; unset channels use the default.
 
     Reads are cached: every message event asks, and only /brief on|off (through this
-    object, in the one process that owns the database) changes the answer.
+    object, in the one process that owns the database) changes the answer. On PostgreSQL
+    (fleet mode) other replicas write too, so reads are not cached there.
     """
 
-    def __init__(self, conn: sqlite3.Connection, *, auto_default: bool) -> None:
+    def __init__(self, conn: Any, *, auto_default: bool) -> None:
         self.conn = conn
         self.auto_default = auto_default
         self._auto: dict[tuple[str, str], bool] = {}
         self._questions: dict[tuple[str, str], bool] = {}
+        # Fleet mode: other replicas change settings too, so every read asks PostgreSQL.
+        self._shared = getattr(conn, "dialect", "sqlite") == "postgresql"
         self._language: dict[tuple[str, str], str | None] = {}
 
     def auto_brief(self, team: str, channel: str) -> bool:
         """Whether a link pasted in this channel is briefed without being asked."""
         key = (team, channel)
-        if key not in self._auto:
+        if self._shared or key not in self._auto:
             row = self.conn.execute(
                 "SELECT auto_brief FROM channel_settings WHERE team=? AND channel=?", key
             ).fetchone()
@@ -45,7 +48,7 @@ class ChannelSettings:
     def questions_any(self, team: str, channel: str) -> bool:
         """Whether plain replies in a brief's thread are questions (else only @mentions)."""
         key = (team, channel)
-        if key not in self._questions:
+        if self._shared or key not in self._questions:
             row = self.conn.execute(
                 "SELECT questions FROM channel_settings WHERE team=? AND channel=?", key
             ).fetchone()
@@ -67,7 +70,7 @@ class ChannelSettings:
     def language(self, team: str, channel: str) -> str | None:
         """The channel's brief language (ISO code), or None for the configured default."""
         key = (team, channel)
-        if key not in self._language:
+        if self._shared or key not in self._language:
             row = self.conn.execute(
                 "SELECT language FROM channel_settings WHERE team=? AND channel=?", key
             ).fetchone()

@@ -63,15 +63,16 @@ async def user_zone(client: AsyncWebClient | None, user: str | None) -> str | No
 async def digest_command(deps: Deps, body: dict[str, Any], args: str) -> Reply:
     """``/brief digest daily 08:00 [Area/City] | weekdays 07:30 | off | now | show``."""
     team, channel, user = _ids(body)
+    client = await deps.clients(team) if deps.clients else deps.client  # the team's token
     user_tz: str | None = None
     note = ""
     if needs_user_zone(args):
-        user_tz = await user_zone(deps.client, user)
+        user_tz = await user_zone(client, user)
         if user_tz is None:
             user_tz, note = FALLBACK_ZONE, NO_USER_ZONE
     text = await handle_digest_command(
         args, settings=deps.settings, store=deps.store, team=team, channel=channel,
-        user_tz=user_tz, client=deps.client, user=user,
+        user_tz=user_tz, client=client, user=user,
     )  # fmt: skip
     return Reply(blocks.text_message(f"{text}\n{note}" if note else text))
 

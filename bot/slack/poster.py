@@ -18,6 +18,7 @@ it and us storing its ts, or its answer lost in transit) is posted again: a stal
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.errors import BriefbotError
-from bot.jobs import Job, JobQueue
+from bot.jobs import MAX_ATTEMPTS, Job, JobQueue
 from bot.render import SlackMessage, build_error_message, build_messages, build_placeholder
 from bot.sanitize import link
 from bot.service import BriefResult, BriefService, describe_source
@@ -38,8 +39,10 @@ from bot.slack.pacing import ChannelPacer
 
 log = logging.getLogger(__name__)
 
+_JOB_CLIENT: contextvars.ContextVar[AsyncWebClient | None] = contextvars.ContextVar(
+    "briefbot_job_client", default=None
+)
 METADATA_TYPE = "briefbot_job"
-MAX_ATTEMPTS = 5
 #: Slack errors that mean we may not post there; the person who asked is told privately.
 _CANT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 _TOO_BIG = frozenset({"msg_too_long", "invalid_blocks"})
@@ -76,6 +79,8 @@ class Poster:
         self.service = service
         self.pacer = pacer
         self.wake = wake
+        #: Multi-workspace installs: the client holding a job's team token (bot/fleet/tokens).
+        self.clients: Callable[[str], Awaitable[AsyncWebClient]] | None = None
         #: More job kinds, run like the built-in ones (e.g. questions, bot.slack.questions).
         self.handlers: dict[str, Callable[[Job], Awaitable[None]]] = {}
         #: Called with (job payload, result) after each brief, before it is posted.
@@ -84,7 +89,17 @@ class Poster:
 
     async def run(self, job: Job) -> None:
         """Run a claimed job to done, failed, or back to the queue for a later retry."""
+        if self.clients is not None:
+            try:
+                # A context variable: jobs of different teams run side by side.
+                _JOB_CLIENT.set(await self.clients(str(job.payload.get("team") or "")))
+            except BriefbotError as exc:  # uninstalled meanwhile: nobody to post for
+                self.queue.fail(job, f"{exc.code}: {exc}")
+                return
         try:
+            if job.exhausted:
+                await self._give_up(job)
+                return
             handler = {
                 intake.BRIEF: self._brief,
                 intake.COMMAND: self._command,
@@ -120,6 +135,31 @@ class Poster:
         delay = min(60.0, 2.0**job.attempts)
         log.warning("job %s will retry in %.0fs: %s", job.id, delay, error)
         self.queue.retry_later(job, delay=delay, error=error)
+
+    async def _give_up(self, job: Job) -> None:
+        """A job claimed past the cap: say so where it was asked, and fail it for good.
+
+        Only cheap Slack calls happen here, never the fetch or parse that may be the poison.
+        """
+        p = job.payload
+        error = f"gave up after {MAX_ATTEMPTS} attempts (last: {job.error or 'interrupted'})"
+        log.error("job %s %s", job.id, error)
+        if job.kind == intake.BRIEF:
+            label = describe_source(intake.source_from_dict(p["source"]))
+            msg = build_error_message(blocks.GAVE_UP.format(label=label, attempts=MAX_ATTEMPTS))
+            posted = await self._earlier_posts(job, p["channel"], p["thread_ts"])
+            known = job.placeholder_ts or posted.get(0)
+            if known is not None:
+                await self._update(p["channel"], known, msg, job=job, part=0)
+            else:
+                await self._post_once(job, p["channel"], p["thread_ts"], msg, known=None)
+        else:
+            label = "your request"
+            await self._respond(
+                p.get("response_url"),
+                blocks.GAVE_UP.format(label=label, attempts=MAX_ATTEMPTS),
+            )
+        self.queue.fail(job, error)
 
     # --- job kinds -----------------------------------------------------------------------
 
@@ -286,7 +326,7 @@ class Poster:
             await self._call("chat_update", channel=channel, ts=ts, text=text, blocks=[])
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
-        return await getattr(self.client, method)(**kwargs)
+        return await getattr(_JOB_CLIENT.get() or self.client, method)(**kwargs)
 
     async def _respond(self, response_url: str | None, text: str) -> None:
         if not response_url:

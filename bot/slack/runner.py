@@ -9,12 +9,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
@@ -42,6 +41,7 @@ from bot.slack.questions import QuestionJobs
 from bot.slack.scopes import REQUIRED_SCOPES
 from bot.slack.worker import JobRunner
 from bot.store import Store
+from bot.store.db import is_db_error
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,14 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 
 def check_settings(settings: Settings, mode: Mode) -> None:
     """Fail early, with the fix, when a token the mode needs is missing."""
-    if not settings.slack_bot_token:
+    if settings.oauth_enabled:
+        if mode != "http":
+            raise ConfigError(
+                "Installing through OAuth (SLACK_CLIENT_ID) needs http mode.",
+                hint="Run `briefbot serve --mode http`, or unset SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET to use one workspace's SLACK_BOT_TOKEN.",
+            )
+    elif not settings.slack_bot_token:
         raise ConfigError(
             "SLACK_BOT_TOKEN is not set.",
             hint="Copy the Bot User OAuth Token (xoxb-...) from your Slack app's "
@@ -133,14 +140,21 @@ async def running(
     async with contextlib.AsyncExitStack() as stack:
         # Closed last to first: stop receiving, finish or hand back jobs, then close up.
         store = stack.enter_context(Store.open(settings.database_url))
-        queue = JobQueue.open(store.path)
+        # Fleet mode: jobs are deferred to procrastinate and run by `briefbot worker`.
+        dispatch = _fleet_dispatch(settings) if settings.is_fleet else None
+        queue = JobQueue.open(store.path, dispatch=dispatch)
         stack.callback(queue.close)
+        if dispatch is not None:
+            from bot.fleet.queue import ensure_schema
+
+            ensure_schema(queue.conn)
         # One pooled session for every Web API call (the SDK's default is one per call),
         # timed as the "post" stage in /metrics.
         session = aiohttp.ClientSession(trace_configs=[metrics.slack_trace_config()])
         stack.push_async_callback(session.close)
         client = build_web_client(settings, session=session)
-        await check_auth(client)
+        if not settings.oauth_enabled:  # with OAuth, each team's token is checked on install
+            await check_auth(client)
 
         service = BriefService(settings, store=store)
         stack.push_async_callback(_close_engine, service)
@@ -155,26 +169,35 @@ async def running(
             pacer=ChannelPacer(settings.channel_post_interval),
             channels=channels,
         )
+        if settings.oauth_enabled:  # each job posts with its own team's token
+            from bot.fleet.oauth import team_clients
+
+            poster.clients = team_clients(settings, store=store, session=session)
         ask_store = AskStore(queue.conn)
         asker = AskService(settings, store=store)
         stack.push_async_callback(asker.aclose)
         QuestionJobs(poster, asker, ask_store).install()
         workers = JobRunner(queue, poster.run, concurrency=settings.max_jobs_in_flight)
         deps.wake = poster.wake = workers.wake
+        deps.clients = poster.clients
         app = build_app(settings, client=client, deps=deps)
-        queue.prune(older_than=KEEP_JOBS_SECONDS)
-        retention.start(settings, store=store, queue=queue, spawn=deps.spawn)  # now, then hourly
-        workers.start()  # first requeues what a killed run left unfinished
-        stack.push_async_callback(lambda: workers.stop(grace=SHUTDOWN_GRACE_SECONDS))
-        # Cron users may run `briefbot digest run-due` as well: each slot is claimed once
-        # in the database, so the two never post the same digest.
-        stack.push_async_callback(_start_digests(settings, store, client, clock=digest_clock))
+        if dispatch is None:  # the embedded default: this process runs the jobs too
+            queue.prune(older_than=KEEP_JOBS_SECONDS)
+            retention.start(settings, store=store, queue=queue, spawn=deps.spawn)  # now, hourly
+            workers.start()  # first requeues what a killed run left unfinished
+            stack.push_async_callback(lambda: workers.stop(grace=SHUTDOWN_GRACE_SECONDS))
+            # Cron users may run `briefbot digest run-due` as well: each slot is claimed
+            # once in the database, so the two never post the same digest.
+            stack.push_async_callback(
+                _start_digests(settings, store, client, clock=digest_clock, clients=poster.clients)
+            )
         metrics.watch_jobs(queued=_queued_count(queue), in_flight=lambda: workers.in_flight)
         ready = metrics.readiness(
             database=metrics.database_check(store.path), slack=metrics.slack_check(client)
         )
 
         bot = Bot(app=app, deps=deps, runner=workers, client=client)
+        oauth = _oauth_routes(app) if settings.oauth_enabled else None
         if mode == "socket":
             await stack.enter_async_context(_socket_mode(app, settings, client))
             _announce("connected to Slack in socket mode")
@@ -184,7 +207,7 @@ async def running(
             bot.url = await stack.enter_async_context(
                 _http_mode(app, host=host, port=port, ready=ready,
                            secret=secret.get_secret_value(),
-                           ops_elsewhere=bool(settings.metrics_port))
+                           ops_elsewhere=bool(settings.metrics_port), oauth=oauth)
             )  # fmt: skip
             _announce(f"listening on {bot.url}")
         if settings.metrics_port:
@@ -199,13 +222,24 @@ async def running(
         yield bot
 
 
+def _fleet_dispatch(settings: Settings) -> Any:
+    from bot.fleet import require_fleet
+
+    require_fleet()
+    from bot.fleet.queue import build_queue_app, dispatcher
+
+    return dispatcher(build_queue_app(settings.database_url))
+
+
 def _start_digests(
-    settings: Settings, store: Store, client: AsyncWebClient, *, clock: Clock | None
-) -> Callable[[], Awaitable[None]]:
+    settings: Settings, store: Store, client: AsyncWebClient, *, clock: Clock | None,
+    clients: Any = None,
+) -> Callable[[], Awaitable[None]]:  # fmt: skip
     """Start the digest scheduler as a task; returns what stops it and waits for it."""
     stop = asyncio.Event()
     task = asyncio.create_task(
-        scheduler_loop(settings, store, client, clock=clock, stop=stop), name="digest-scheduler"
+        scheduler_loop(settings, store, client, clock=clock, stop=stop, clients=clients),
+        name="digest-scheduler",
     )
 
     async def stop_digests() -> None:
@@ -221,6 +255,12 @@ def _start_digests(
     return stop_digests
 
 
+def _oauth_routes(app: AsyncApp) -> list[str]:
+    flow = app.oauth_flow
+    assert flow is not None  # build_app sets it when OAuth is on
+    return [flow.install_path, flow.redirect_uri_path]
+
+
 async def _close_engine(service: BriefService) -> None:
     """Close the model client's connections while the loop still runs."""
     with contextlib.suppress(Exception):
@@ -231,7 +271,9 @@ def _queued_count(queue: JobQueue) -> Callable[[], float]:
     def count() -> float:
         try:
             return float(queue.counts().get("queued", 0))
-        except sqlite3.Error:  # scraped after shutdown closed the connection
+        except Exception as exc:  # scraped after shutdown closed the connection
+            if not is_db_error(exc):
+                raise
             return 0.0
 
     return count
@@ -256,7 +298,7 @@ async def _socket_mode(
 @asynccontextmanager
 async def _http_mode(
     app: AsyncApp, *, host: str, port: int, ready: metrics.Readiness, secret: str,
-    ops_elsewhere: bool = False,
+    ops_elsewhere: bool = False, oauth: list[str] | None = None,
 ) -> AsyncIterator[str]:  # fmt: skip
     async def events(request: web.Request) -> web.Response:
         body = await request.read()
@@ -271,6 +313,18 @@ async def _http_mode(
 
     web_app = web.Application()
     web_app.router.add_post(EVENTS_PATH, events)
+    if oauth:  # /slack/install and /slack/oauth_redirect: Bolt's own flow
+        flow = app.oauth_flow
+        assert flow is not None
+
+        async def install(request: web.Request) -> web.Response:
+            bolt_req = await to_bolt_request(request)
+            if request.path == flow.install_path:
+                return await to_aiohttp_response(await flow.handle_installation(bolt_req))
+            return await to_aiohttp_response(await flow.handle_callback(bolt_req))
+
+        for path in oauth:
+            web_app.router.add_get(path, install)
     # /healthz, and /readyz and /metrics unless they moved to the ops port.
     metrics.add_health_routes(web_app, ready=ready, ops=not ops_elsewhere)
     web_runner = web.AppRunner(web_app, access_log=None, handle_signals=False)

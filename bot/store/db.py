@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -32,7 +35,7 @@ def connect(path: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Con
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: Any) -> Iterator[Any]:
     """One write transaction, taken up front so concurrent writers queue instead of failing."""
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -41,3 +44,169 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+# --- PostgreSQL -------------------------------------------------------------------------
+#
+# The stores speak one SQL dialect, SQLite's, with ``?`` parameters. On PostgreSQL the
+# same statements run through ``PgConnection``, which rewrites the handful of SQLite-only
+# spellings the stores use (listed in ``pg_sql``). That keeps every table owner's SQL and
+# every migration in one place for both backends, including steps other modules append.
+
+PG_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def is_postgres(url: str) -> bool:
+    return url.strip().startswith(PG_SCHEMES)
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def pg_dsn(url: str) -> str:
+    """A libpq URI: SQLAlchemy's ``postgresql+psycopg://`` spelling loses its driver part."""
+    url = url.strip()
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+_JSON_FIELD = re.compile(r"json_extract\((\w+), '\$\.(\w+)'\)")
+_JSON_FIELD_PARAM = re.compile(r"json_extract\((\w+), \?\)")  # the path '$.key' is bound
+_JSON_LENGTH = re.compile(r"json_array_length\((\w+), '\$\.(\w+)'\)")
+_DDL = (
+    ("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY"),
+    (" REAL ", " DOUBLE PRECISION "),
+    (" REAL\n", " DOUBLE PRECISION\n"),
+    (" REAL,", " DOUBLE PRECISION,"),
+)
+
+
+@functools.lru_cache(maxsize=512)
+def pg_sql(sql: str) -> str:
+    """SQLite-dialect SQL as PostgreSQL runs it.
+
+    ``?`` -> ``%s`` (and a literal ``%`` -> ``%%``), ``INSERT OR IGNORE`` -> ``ON CONFLICT
+    DO NOTHING``, ``IS ?`` -> ``IS NOT DISTINCT FROM``, ``json_extract(col, '$.k')`` (or a
+    bound ``'$.k'``) -> ``col::jsonb ->> 'k'``, ``json_array_length(col, '$.k')``,
+    ``BEGIN IMMEDIATE`` -> ``BEGIN``, and the two DDL types PostgreSQL spells
+    differently. Question marks inside string literals are left alone.
+    """
+    text = sql.strip()
+    if text.upper().startswith("BEGIN"):
+        return "BEGIN"
+    for old, new in _DDL:
+        text = text.replace(old, new)
+    text = _JSON_FIELD.sub(r"(\1::jsonb ->> '\2')", text)
+    text = _JSON_FIELD_PARAM.sub(r"(\1::jsonb ->> substr(CAST(? AS TEXT), 3))", text)
+    text = _JSON_LENGTH.sub(r"json_array_length(\1::json -> '\2')", text)
+    text = text.replace(" IS ?", " IS NOT DISTINCT FROM ?")
+    if text.upper().startswith("INSERT OR IGNORE"):
+        text = "INSERT" + text[len("INSERT OR IGNORE") :]
+        head, sep, tail = text.partition(" RETURNING ")
+        text = f"{head} ON CONFLICT DO NOTHING{sep}{tail}"
+    out: list[str] = []
+    quoted = False
+    for char in text:
+        if char == "'":
+            quoted = not quoted
+        if char == "%":
+            out.append("%%")
+        elif char == "?" and not quoted:
+            out.append("%s")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class PgRow(tuple):
+    """A row readable by index and by column name, like ``sqlite3.Row``."""
+
+    _index: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+def _pg_row_factory(cursor: Any) -> Callable[[Sequence[Any]], PgRow]:
+    names = [d.name for d in cursor.description or ()]
+    row_type = type("Row", (PgRow,), {"_index": {n: i for i, n in enumerate(names)}})
+    return lambda values: row_type(values)
+
+
+class PgCursor:
+    """The part of ``sqlite3.Cursor`` the stores use."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+        self.rowcount: int = cursor.rowcount
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone() if self._cursor.description else None
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall() if self._cursor.description else []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
+class PgConnection:
+    """A psycopg connection that takes the stores' SQLite-dialect SQL (see ``pg_sql``).
+
+    Autocommit like the SQLite connections: a statement outside BEGIN commits on its own.
+    Callers serialise use of one connection, as they do with SQLite.
+    """
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        import psycopg  # only fleet installs need the driver loaded
+
+        self.url = url
+        self.raw = psycopg.connect(pg_dsn(url), autocommit=True, row_factory=_pg_row_factory)
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return self.raw.info.transaction_status != TransactionStatus.IDLE
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> PgCursor:
+        upper = sql.strip().upper()
+        if upper in ("COMMIT", "ROLLBACK") and not self.in_transaction:
+            return PgCursor(self.raw.cursor())
+        return PgCursor(self.raw.execute(pg_sql(sql), tuple(params)))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self.raw.cursor() as cur:
+            cur.executemany(pg_sql(sql), [tuple(r) for r in rows])
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def connect_url(url: str, *, path: str | None = None) -> Any:
+    """A connection to the database behind ``url``: sqlite3 for files, PgConnection for PG.
+
+    ``path`` is the SQLite file the Store resolved from ``url`` (``Store.path``).
+    """
+    if is_postgres(url):
+        return PgConnection(url)
+    return connect(path or url, busy_timeout_ms=BUSY_TIMEOUT_MS)
+
+
+def is_db_error(exc: BaseException) -> bool:
+    """True for a database driver's own error, SQLite's or psycopg's."""
+    if isinstance(exc, sqlite3.Error):
+        return True
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return isinstance(exc, psycopg.Error)

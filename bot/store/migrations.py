@@ -10,7 +10,9 @@ How to add a step (e.g. for the Slack job queue or digests):
    in the field have already applied it. To change a table, add a new step that alters it.
 
 The applied version lives in ``PRAGMA user_version``; ``schema_migrations`` keeps a
-human-readable history (version, description, applied_at).
+human-readable history (version, description, applied_at). On PostgreSQL the same steps
+run through ``bot.store.db.pg_sql`` (write SQLite's dialect; it translates) and the
+version is the history table's highest row.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.errors import ConfigError
 
@@ -249,11 +252,27 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+def _is_pg(conn: Any) -> bool:
+    return getattr(conn, "dialect", "sqlite") == "postgresql"
 
 
-def apply_migrations(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+def schema_version(conn: Any) -> int:
+    """The applied version: ``PRAGMA user_version`` on SQLite, the history table on PG."""
+    if not _is_pg(conn):
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    # The catalogue through a plain query (a fresh snapshot), not to_regclass's cache:
+    # a replica that waited on the migration lock must see the table the winner made.
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE tablename ="
+        " 'schema_migrations' AND schemaname = current_schema())"
+    ).fetchone()
+    if not row[0]:
+        return 0
+    found = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
+    return int(found[0])
+
+
+def apply_migrations(conn: Any, migrations: Sequence[Migration] = MIGRATIONS) -> int:
     """Apply pending steps, each in its own transaction; return the resulting version.
 
     ``conn`` must be in autocommit mode (``isolation_level=None``): transactions here
@@ -266,6 +285,10 @@ def apply_migrations(conn: sqlite3.Connection, migrations: Sequence[Migration] =
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if _is_pg(conn):
+                # PostgreSQL DDL is transactional but not serialised: replicas starting
+                # together queue on one advisory lock (any constant of ours will do).
+                conn.execute("SELECT pg_advisory_xact_lock(4242013)")
             # Another process may have migrated while we waited for the write lock.
             if schema_version(conn) >= migration.version:
                 conn.execute("COMMIT")
@@ -276,8 +299,9 @@ def apply_migrations(conn: sqlite3.Connection, migrations: Sequence[Migration] =
                 "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.description, datetime.now(UTC).isoformat()),
             )
-            # PRAGMA takes no parameters; the version is an int from our own list.
-            conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+            if not _is_pg(conn):
+                # PRAGMA takes no parameters; the version is an int from our own list.
+                conn.execute(f"PRAGMA user_version = {int(migration.version)}")
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

@@ -21,10 +21,17 @@ from pydantic import ValidationError
 
 from bot.errors import ConfigError
 from bot.models import Brief
-from bot.store.db import BUSY_TIMEOUT_MS, connect, transaction
-from bot.store.migrations import apply_migrations
+from bot.store.db import (
+    BUSY_TIMEOUT_MS,
+    PgConnection,
+    connect,
+    is_postgres,
+    redact_url,
+    transaction,
+)
+from bot.store.migrations import apply_migrations, schema_version
 
-_URL_HINT = "DATABASE_URL must be sqlite:///... (Postgres support is planned)."
+_URL_HINT = "DATABASE_URL must be sqlite:///path/to/file.db or postgresql://host/db."
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,7 @@ def _stamp(moment: datetime) -> str:
 class Store:
     """Briefbot's storage. Open with :meth:`open`; use as a context manager or close()."""
 
-    def __init__(self, conn: sqlite3.Connection, *, path: str) -> None:
+    def __init__(self, conn: Any, *, path: str) -> None:
         self._conn = conn
         self._lock = threading.Lock()
         self.path = path
@@ -98,6 +105,8 @@ class Store:
     @classmethod
     def open(cls, url: str) -> Store:
         """Open (creating and migrating as needed) the database behind ``url``."""
+        if is_postgres(url):
+            return cls._open_postgres(url.strip())
         path = _sqlite_path(url.strip())
         if path != ":memory:":
             try:
@@ -134,6 +143,36 @@ class Store:
             raise
         return cls(conn, path=path)
 
+    @classmethod
+    def _open_postgres(cls, url: str) -> Store:
+        try:
+            conn = PgConnection(url)
+        except ImportError:
+            raise ConfigError(
+                "DATABASE_URL points at PostgreSQL but the driver is not installed.",
+                hint="pip install 'briefbot[fleet]'.",
+            ) from None
+        except Exception as exc:  # psycopg.OperationalError: refused, no such db, auth
+            raise ConfigError(
+                f"Cannot connect to PostgreSQL at {redact_url(url)}: "
+                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}.",
+                hint="Check DATABASE_URL (host, port, database, user) and that PostgreSQL runs.",
+            ) from None
+        try:
+            apply_migrations(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path=url)
+
+    @property
+    def is_postgres(self) -> bool:
+        return is_postgres(self.path)
+
+    def schema_version(self) -> int:
+        with self._lock:
+            return schema_version(self._conn)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -150,12 +189,12 @@ class Store:
         self.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[Any]:
         """One write transaction, serialised with every other use of the connection."""
         with self._lock, transaction(self._conn) as conn:
             yield conn
 
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 

@@ -97,6 +97,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from tests.fakes.slack_faults import FaultPlan
+from tests.fakes.slack_oauth import FakeOAuth
 from tests.fakes.slack_payloads import (
     app_mention_event,
     event_callback,
@@ -155,6 +156,11 @@ class FakeSlack:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
+
+    @property
+    def oauth(self) -> FakeOAuth:
+        """oauth.v2.access: grant install codes, see issued per-team tokens."""
+        return self._api.oauth
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -437,7 +443,9 @@ class FakeSlack:
             elif drop is False:
                 status, body, extra = 0, {"ok": False, "error": "connection_dropped"}, {}
             else:
-                status, body, extra = self._api.answer(method, params, token, now)
+                status, body, extra = self._api.answer(
+                    method, params, token, now, headers.get("Authorization", "")
+                )
             if drop is not None:
                 status, body = 0, {**body, "dropped": True}
             # Recorded with its effect on the state in one step, so waiters see both.

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.slack_faults import Answer, FaultPlan
+from tests.fakes.slack_oauth import FakeOAuth
 from tests.fakes.slack_state import Workspace
 
 DEFAULT_SCOPES = (
@@ -34,9 +35,22 @@ class WebApi:
     ) -> None:
         self.workspace, self.faults, self.scopes = workspace, faults, tuple(scopes)
         self.socket_url = socket_url
+        self.oauth = FakeOAuth(scopes=self.scopes)
 
-    def answer(self, method: str, params: dict[str, Any], token: str, now: float) -> Answer:
+    def answer(
+        self, method: str, params: dict[str, Any], token: str, now: float, authorization: str = ""
+    ) -> Answer:
         """Status, JSON body and extra headers for one call, as Slack would answer it."""
+        if method == "oauth.v2.access":  # client credentials, no token
+            return 200, self.oauth.access(params, authorization), {}
+        if (
+            token
+            and self.oauth.tokens
+            and token.startswith("xoxb-")
+            and (self.oauth.team_of(token) is None and token != "xoxb-test")
+        ):
+            # Once the fake has issued tokens, an unknown (revoked, rotated) one is refused.
+            return 200, {"ok": False, "error": "token_revoked"}, {}
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if method == "apps.connections.open":
@@ -54,7 +68,8 @@ class WebApi:
         if method == "auth.test":
             return 200, {
                 "ok": True, "url": "https://fake.slack.com/", "team": "Fake Team",
-                "user": "briefbot", "team_id": ws.team_id, "user_id": ws.bot_user_id,
+                "user": "briefbot", "team_id": self.oauth.team_of(token) or ws.team_id,
+                "user_id": ws.bot_user_id,
                 "bot_id": ws.bot_id, "is_enterprise_install": False,
             }, {"x-oauth-scopes": ",".join(self.scopes)}  # fmt: skip
         return 200, ws.handle(method, params), {}

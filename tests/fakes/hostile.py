@@ -1,0 +1,146 @@
+"""Hostile documents from the issue-15 red-team review, built in memory (no files, no network).
+
+Shared by the hardening tests, the fuzz tests and ``bench/robustness.py``: each is small on
+the wire and used to stall or crash a parser before the fixes.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zlib
+from typing import Any
+
+#: The pieces that made parsers slow or crash, plus ordinary text around them (the fuzz
+#: tests' alphabet and the bench's fuzz corpus).
+PIECES = [
+    "<!--", "-->", "<!---->", "<html>", "<p>", "</p>", "<link ", "<link rel=canonical href=",
+    '"', "'", ">", "<", " ", "  ", "\n", "\n\n", "\t", ".", "...", "…", "!", "?", "。",
+    "http://", "https://", "www.", "example.com", "a.b.", "-", "@", "@channel", "<!here>",
+    "<@U123>", "<http://a.example/x|label>", "\u202e", "\u200b", "\x00", "\ufeff", "%PDF-",
+    "charset=", "<meta charset=", "xn--", "[", "]", "(", ")", "The ", "Minister ", "said ",
+    "will ", "strike\n", "and ", ", ", "; ",
+]  # fmt: skip
+
+
+def _pdf(objects: list[bytes]) -> bytes:
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _flate_stream(data: bytes) -> bytes:
+    packed = zlib.compress(data, 9)
+    return (
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + (b"\nendstream")
+    )
+
+
+@functools.cache
+def shared_stream_pdf(pages: int = 300, operators: int = 200_000) -> bytes:
+    """``pages`` pages that all draw one content stream of ``operators`` text operators."""
+    ops = b"BT /F1 11 Tf 50 800 Td " + b"(a) Tj " * operators + b"ET"
+    kids = " ".join(f"{5 + i} 0 R" for i in range(pages)).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        _flate_stream(ops),
+    ]
+    page = (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
+    )
+    objects += [page] * pages
+    return _pdf(objects)
+
+
+@functools.cache
+def flate_bomb_pdf(decoded_size: int = 200_000_000) -> bytes:
+    """One page whose content stream inflates to ``decoded_size`` bytes of spaces."""
+    compressor = zlib.compressobj(9)
+    block = b" " * 1_000_000
+    packed = b"".join(compressor.compress(block) for _ in range(decoded_size // len(block)))
+    packed += compressor.flush()
+    stream = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    return _pdf(objects)
+
+
+#: (name, bytes, content type) of every hostile input the red team found, up to ~200 KB.
+def corpus() -> list[tuple[str, bytes, str]]:
+    return [
+        ("sniff: 31 empty comments", b"<!---->" * 31 + b"x", "text/plain"),
+        ("sniff: 290 empty comments", b"<!---->" * 290 + b"x" * 40, "application/octet-stream"),
+        ("canonical: 198 KB of '<link '", b"<link " * 33_000, "text/html"),
+        ("canonical: 72 KB of '<link '", b"<html><body>" + b"<link " * 12_000, "text/html"),
+        ("canonical: open quotes", b'<link rel="' * 18_000, "text/html"),
+        ("html: 200 KB unclosed tags", b"<div>" * 40_000, "text/html"),
+        ("html: 200 KB nested tables", b"<table><tr><td>" * 13_000, "text/html"),
+        ("html: 199 KB one word", b"<p>" + b"a" * 199_000, "text/html"),
+        ("pdf: 300 pages x 200k operators", shared_stream_pdf(), "application/pdf"),
+        ("pdf: flate bomb", flate_bomb_pdf(), "application/pdf"),
+        ("pdf: truncated", shared_stream_pdf(3, 10)[:400], "application/pdf"),
+    ]
+
+
+# --- Functions the parser-pool tests run in a worker (module-level, so they pickle) -------
+
+
+def nap(seconds: float) -> str:
+    """Sleep, then answer: a parser that overruns any shorter budget."""
+    import time
+
+    time.sleep(seconds)
+    return "woke"
+
+
+def crash() -> None:
+    """Die the way a segfaulting C parser does: no exception, no answer."""
+    import os
+
+    os._exit(139)
+
+
+def refuse_feed() -> None:
+    """A user-safe error with an extra field, which must survive the trip back."""
+    from bot.digest.feeds import FeedError
+
+    raise FeedError("not a feed", hint="follow the feed", alternates=["https://a.example/rss"])
+
+
+def search_all(pattern: re.Pattern[Any], texts: list[str]) -> tuple[float, str]:
+    """Search (and iterate) each text; the slowest time and the start of its text."""
+    import time
+
+    worst = (0.0, "")
+    for text in texts:
+        subject: str | bytes = text
+        if isinstance(pattern.pattern, bytes):
+            subject = text.encode("latin-1", "replace")
+        started = time.perf_counter()
+        pattern.search(subject)
+        for n, _ in enumerate(pattern.finditer(subject)):
+            if n > 1000:
+                break
+        took = time.perf_counter() - started
+        if took > worst[0]:
+            worst = (took, text[:60])
+    return worst
