@@ -114,15 +114,15 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, help="http mode port (default: PORT or 3000)")
 
-    from bot.digest.cli import add_digest_parser
+    from bot.digest.digest_cli import add_digest_parser
 
     add_digest_parser(sub)
 
-    from bot.fleet.cli import add_fleet_parsers
+    from bot.fleet.fleet_cli import add_fleet_parsers
 
     add_fleet_parsers(sub)
 
-    from bot.ask.cli import add_ask_parser
+    from bot.ask.ask_cli import add_ask_parser
 
     add_ask_parser(sub)
 
@@ -274,7 +274,7 @@ async def _brief(args: argparse.Namespace, settings: Settings) -> int:
             if args.format == "json":
                 briefs.append(json.loads(render_json(brief)))
             elif args.format == "slack":
-                from bot.render.blocks import build_messages  # slack_sdk: only for this format
+                from bot.render.block_kit import build_messages  # slack_sdk: only for this format
 
                 messages = build_messages(brief, template_dir=settings.template_dir)
                 briefs.append([{"text": m.text, "blocks": m.blocks} for m in messages])
@@ -292,7 +292,7 @@ async def _brief(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.slack.runner import run
+    from bot.slack.serve import run
 
     run(settings, mode=args.mode, port=args.port if args.port is not None else settings.port)
     return 0
@@ -351,15 +351,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args, settings)
         if args.command == "ask":
-            from bot.ask.cli import run_ask
+            from bot.ask.ask_cli import run_ask
 
             return asyncio.run(run_ask(args, settings, progress=_progress(args.quiet)))
         if args.command == "digest":
-            from bot.digest.cli import run_digest_cli
+            from bot.digest.digest_cli import run_digest_cli
 
             return run_digest_cli(args, settings)
         if args.command in ("worker", "db"):
-            from bot.fleet.cli import run_fleet_cli
+            from bot.fleet.fleet_cli import run_fleet_cli
 
             return run_fleet_cli(args, settings)
     except BriefbotError as exc:

@@ -15,7 +15,7 @@ from typing import Any
 from bot.ask.store import AskStore
 from bot.config import Settings
 from bot.digest.store import stamp
-from bot.jobs import JobQueue
+from bot.slack.jobs import JobQueue
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ import yaml
 
 from bot.cli import _build_parser
 from bot.config import Settings, env_name
-from bot.slack.runner import running
+from bot.slack.serve import running
 from tests.fakes.slack import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]

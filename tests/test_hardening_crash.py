@@ -53,7 +53,7 @@ def llm() -> Iterator[FakeOpenAI]:
 # modules before its turn, so a restart costs what a real restart costs after imports.
 LAUNCHER = """
 import sys, time, pathlib
-import bot.cli, bot.slack.runner, bot.service, bot.ingest.extract, bot.engines.openai_engine
+import bot.cli, bot.slack.serve, bot.service, bot.ingest.extract, bot.engines.openai_engine
 go = pathlib.Path(sys.argv[1])
 while not go.exists():
     time.sleep(0.01)

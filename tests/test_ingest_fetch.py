@@ -145,7 +145,7 @@ async def test_pdf_bytes_arrive_intact(web: FakeWeb, settings: Settings) -> None
 
 
 async def test_unresolvable_host(settings: Settings) -> None:
-    from bot.ingest.guard import Network
+    from bot.ingest.ssrf import Network
 
     async def no_such_host(host: str, port: int) -> list[str]:
         return []

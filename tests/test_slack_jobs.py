@@ -12,8 +12,8 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.jobs import Job, JobQueue, NewJob
 from bot.slack.channels import ChannelSettings
+from bot.slack.jobs import Job, JobQueue, NewJob
 from bot.slack.pacing import ChannelPacer
 from bot.slack.worker import JobRunner
 from bot.store import Store

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.digest.store import DigestStore
-from bot.jobs import JobQueue, NewJob
 from bot.retention import forget_channel
 from bot.slack.channels import ChannelSettings
+from bot.slack.jobs import JobQueue, NewJob
 from bot.store import MIGRATIONS, Store
 from bot.store.copy import copy_database
 from bot.store.migrations import apply_migrations

@@ -2,9 +2,9 @@
 
 retrieval (BM25 over the article's sentences) -> engine (offline or model) -> grounding
 -> an :class:`~bot.ask.models.Answer`. The Slack thread listener lives in
-``bot.slack.questions``; ``briefbot ask`` in ``bot.ask.cli``.
+``bot.slack.questions``; ``briefbot ask`` in ``bot.ask.ask_cli``.
 
-Names are imported lazily: the CLI's parser imports ``bot.ask.cli`` on every command, and
+Names are imported lazily: the CLI's parser imports ``bot.ask.ask_cli`` on every command, and
 the service pulls in openai and numpy (most of a second) that ``briefbot brief`` never uses.
 """
 

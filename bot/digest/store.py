@@ -361,7 +361,7 @@ class DigestStore:
     def brief_threads(self, team: str, channel: str, *, since: datetime) -> list[BriefThread]:
         """Briefs the Slack job queue finished in this channel since ``since``, oldest first.
 
-        Read-only over the queue's ``jobs`` table (bot/jobs.py); empty if it isn't there.
+        Read-only over the queue's ``jobs`` table (bot/slack/jobs.py); empty if it isn't there.
         """
         try:
             rows = self._rows(

@@ -20,7 +20,7 @@ from bot.ingest.sandbox import parser_pool
 from bot.models import Article, Source
 
 if TYPE_CHECKING:
-    from bot.ingest.guard import Network
+    from bot.ingest.ssrf import Network
 
 #: Fewer words than this is not an article we can brief.
 MIN_WORDS = 40

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.render.blocks import (
+    from bot.render.block_kit import (
         SlackMessage,
         build_error_message,
         build_messages,
@@ -38,9 +38,9 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _BLOCKS:
-        from bot.render import blocks
+        from bot.render import block_kit
 
-        return getattr(blocks, name)
+        return getattr(block_kit, name)
     if name in _TEMPLATING:
         from bot.render import templating
 

@@ -12,9 +12,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.jobs import JobQueue, NewJob
-from bot.slack import commands, guard, home, messages, questions, shortcuts
+from bot.slack import allowlist, home, messages, questions, shortcuts, slash
 from bot.slack.channels import ChannelSettings
+from bot.slack.jobs import JobQueue, NewJob
 from bot.slack.limits import Admission, JobRate
 from bot.store import Store
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 #: Each area registers its thin listeners with ``register(app, deps)``. Questions come
 #: before messages: Bolt runs only the first listener that matches an event.
-LISTENER_AREAS = (questions, messages, commands, shortcuts, home)
+LISTENER_AREAS = (questions, messages, slash, shortcuts, home)
 
 
 @dataclass
@@ -106,7 +106,7 @@ def build_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> Asyn
 
         uninstall.register(app, store=deps.store,
                            installations=installations(settings, store=deps.store))  # fmt: skip
-    guard.register(app, deps)  # the allow-list, in front of every listener
+    allowlist.register(app, deps)  # the allow-list, in front of every listener
     for area in LISTENER_AREAS:
         area.register(app, deps)
 

@@ -1,8 +1,8 @@
 """``/brief digest ...``, ``/brief follow|unfollow <url>`` and ``/brief feeds`` in Slack.
 
-Thin handlers over bot.digest.commands: they take the team, channel and user from the
+Thin handlers over bot.digest.subscriptions: they take the team, channel and user from the
 slash command, look up the user's Slack time zone when a schedule names none, and show
-the reply privately. ``bot.slack.commands.all_subcommands`` lists them for the router.
+the reply privately. ``bot.slack.slash.all_subcommands`` lists them for the router.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.digest.commands import handle_digest_command, handle_feed_command
 from bot.digest.schedule import parse_schedule_command, parse_zone
+from bot.digest.subscriptions import handle_digest_command, handle_feed_command
 from bot.errors import InputError
-from bot.slack import blocks
-from bot.slack.commands import Reply, Subcommand
+from bot.slack import notices
+from bot.slack.slash import Reply, Subcommand
 
 if TYPE_CHECKING:
     from bot.slack.app import Deps
@@ -74,7 +74,7 @@ async def digest_command(deps: Deps, body: dict[str, Any], args: str) -> Reply:
         args, settings=deps.settings, store=deps.store, team=team, channel=channel,
         user_tz=user_tz, client=client, user=user,
     )  # fmt: skip
-    return Reply(blocks.text_message(f"{text}\n{note}" if note else text))
+    return Reply(notices.text_message(f"{text}\n{note}" if note else text))
 
 
 def feed_command(verb: str) -> Callable[[Deps, dict[str, Any], str], Awaitable[Reply]]:
@@ -86,7 +86,7 @@ def feed_command(verb: str) -> Callable[[Deps, dict[str, Any], str], Awaitable[R
             f"{verb} {args}".strip(), settings=deps.settings, store=deps.store, team=team,
             channel=channel, user=user,
         )  # fmt: skip
-        return Reply(blocks.text_message(text))
+        return Reply(notices.text_message(text))
 
     return handler
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.config import Settings
-from bot.jobs import NewJob
+from bot.slack.jobs import NewJob
 
 WINDOW_SECONDS = 3600.0
 #: Job kinds that each stand for one brief; a /brief command stands for its sources.

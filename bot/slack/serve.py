@@ -1,6 +1,6 @@
 """``briefbot serve``: run the Slack app in Socket Mode or HTTP mode until SIGINT/SIGTERM.
 
-The same process runs the digest scheduler (bot.digest.runner.scheduler_loop).
+The same process runs the digest scheduler (bot.digest.delivery.scheduler_loop).
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from bot import metrics, retention
 from bot.ask.service import AskService
 from bot.ask.store import AskStore
 from bot.config import Settings
-from bot.digest.runner import Clock, scheduler_loop
+from bot.digest.delivery import Clock, scheduler_loop
 from bot.errors import ConfigError
-from bot.jobs import JobQueue
 from bot.service import BriefService
 from bot.slack.app import Deps, build_app
 from bot.slack.channels import ChannelSettings
 from bot.slack.client import build_web_client
 from bot.slack.http_gate import check_request
+from bot.slack.jobs import JobQueue
 from bot.slack.pacing import ChannelPacer
 from bot.slack.poster import Poster
 from bot.slack.questions import QuestionJobs
