@@ -20,7 +20,7 @@ from bot.slack import notices
 from bot.slack.slash import Reply, Subcommand
 
 if TYPE_CHECKING:
-    from bot.slack.app import Deps
+    from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from bot.slack.notices import HELP_TEXT
 from bot.store import StoredBrief
 
 if TYPE_CHECKING:
-    from bot.slack.app import Deps
+    from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
 

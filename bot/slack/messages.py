@@ -13,7 +13,7 @@ from bot.slack.allowlist import tell_privately
 from bot.slack.notices import MENTION_HELP
 
 if TYPE_CHECKING:
-    from bot.slack.app import Deps
+    from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
 

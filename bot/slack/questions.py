@@ -27,7 +27,7 @@ from bot.slack.jobs import Job, NewJob, job_identity
 from bot.slack.poster import Poster
 
 if TYPE_CHECKING:
-    from bot.slack.app import Deps
+    from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
 

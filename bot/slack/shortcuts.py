@@ -11,7 +11,7 @@ from bot.slack import intake, notices
 from bot.slack.scopes import SHORTCUT_CALLBACK_ID
 
 if TYPE_CHECKING:
-    from bot.slack.app import Deps
+    from bot.slack.deps import Deps
 
 NOTHING_TO_BRIEF = "That message has no link or text I can brief."
 

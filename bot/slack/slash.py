@@ -27,7 +27,7 @@ from bot.slack.limits import cap_text
 from bot.slack.scopes import COMMAND
 
 if TYPE_CHECKING:
-    from bot.slack.app import Deps
+    from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
 
