@@ -116,7 +116,7 @@ def test_shortcut_jobs_answer_in_the_messages_thread() -> None:
         ("https://news.example.com/story?utm_source=x&id=3", "https://news.example.com/story?id=3"),
         ("https://news.example.com:443/story", "https://news.example.com/story"),
         ("https://news.example.com", "https://news.example.com/"),
-        # Job ids and cache keys once differed on these: one normaliser serves both now.
+        # Job ids and cache keys once differed on these: one normalizer serves both now.
         ("https://news.example.com/story?ref=twitter", "https://news.example.com/story"),
         ("https://news.example.com/story?b=2&a=1", "https://news.example.com/story?a=1&b=2"),
         ("https://news.example.com/story/", "https://news.example.com/story"),

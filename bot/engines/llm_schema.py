@@ -86,7 +86,7 @@ def _merge_roles(roles: Iterable[str | None]) -> str | None:
 
 
 def dedupe_draft(draft: BriefDraft) -> BriefDraft:
-    """Merge participants and topics that share a normalised name, in first-seen order.
+    """Merge participants and topics that share a normalized name, in first-seen order.
 
     A merged participant keeps the first evidence and every distinct role. Exact repeats of
     tensions and next steps go too. Models repeat items across chunks; this makes sure no

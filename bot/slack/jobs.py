@@ -1,6 +1,6 @@
 """A durable job queue in the bot's SQLite database: one row per brief to post.
 
-A job's id is its identity (team, channel, message ts, normalised URL or text hash), so a
+A job's id is its identity (team, channel, message ts, normalized URL or text hash), so a
 second delivery of the same request is an ``INSERT OR IGNORE`` that changes nothing. Rows
 move ``queued -> running -> done | failed``; a row left ``running`` by a killed process is
 requeued by :meth:`JobQueue.recover` on the next start. The table is created by

@@ -22,7 +22,7 @@ def _is_tracking(name: str) -> bool:
 def normalize_url(url: str) -> str:
     """One spelling per article URL: the identity of a link, for jobs and the cache alike.
 
-    courlan (trafilatura's own URL library) normalises scheme, host, port and path; the
+    courlan (trafilatura's own URL library) normalizes scheme, host, port and path; the
     query is ours: tracking parameters (TRACKING_PARAMS) go, the rest are sorted, blank
     values kept (courlan's own tracker list also drops ``cid``, ``uid`` or ``session``,
     which some sites use to name the article). No fragment; no trailing slash but "/".
@@ -74,7 +74,7 @@ def cache_key(
 ) -> str:
     """The brief cache key: sha256 over the source identity and everything that shapes it.
 
-    The source is the normalised URL when there is one, else the content hash of the text.
+    The source is the normalized URL when there is one, else the content hash of the text.
     """
     source = f"url:{normalize_url(url)}" if url else f"sha256:{content_hash}"
     recipe = {
