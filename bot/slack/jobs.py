@@ -247,6 +247,61 @@ class JobQueue:
         )
 
 
+# --- the rest of Briefbot's reads and writes of the jobs table ----------------------------
+# Privacy, digests, rate limits and uninstall need the table too; the SQL stays here, so
+# the table has one owner. Each takes the caller's connection (its transaction, its lock).
+
+
+def forget_finished(conn: Any, *, team: str, channel: str) -> int:
+    """Delete a channel's finished jobs (queued and running ones answer someone now)."""
+    return int(
+        conn.execute(
+            "DELETE FROM jobs WHERE state IN ('done', 'failed')"
+            " AND json_extract(payload, '$.channel') = ? AND json_extract(payload, '$.team') = ?",
+            (channel, team),
+        ).rowcount
+    )
+
+
+def delete_team(conn: Any, team: str) -> int:
+    """Delete every job of a workspace (it uninstalled the app)."""
+    return int(
+        conn.execute("DELETE FROM jobs WHERE json_extract(payload, '$.team') = ?", (team,)).rowcount
+    )
+
+
+def finished_briefs(conn: Any, *, since: float) -> list[Any]:
+    """Rows (payload, placeholder_ts, updated_at) of brief jobs done since ``since``, in order."""
+    return list(
+        conn.execute(
+            "SELECT payload, placeholder_ts, updated_at FROM jobs WHERE kind = 'brief'"
+            " AND state = 'done' AND updated_at >= ? ORDER BY updated_at",
+            (since,),
+        ).fetchall()
+    )
+
+
+def briefs_asked(conn: Any, *, field: str, value: str, team: str, since: float) -> int:
+    """Articles asked for since ``since`` by one user or in one channel (a command counts each)."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(CASE WHEN kind = 'command'"
+        " THEN json_array_length(payload, '$.sources') ELSE 1 END), 0) FROM jobs"
+        " WHERE created_at > ? AND kind IN ('brief', 'thread', 'command')"
+        " AND json_extract(payload, ?) = ? AND json_extract(payload, '$.team') = ?",
+        (since, f"$.{field}", value, team),
+    ).fetchone()
+    return int(row[0])
+
+
+def known_ids(conn: Any, ids: list[str]) -> set[str]:
+    """Which of ``ids`` are stored already."""
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(f"SELECT id FROM jobs WHERE id IN ({marks})", ids)  # noqa: S608
+    return {r[0] for r in rows}
+
+
 def _job(row: Any) -> Job:
     return Job(
         id=row["id"],
