@@ -10,7 +10,7 @@ the same documents:
 - the same link asked for again (someone re-pastes it): our cache hit against the naive
   pipeline, which has no cache and pays the model again; milliseconds;
 - a batch of BATCH one-chunk documents arriving together (a burst of pastes): ours,
-  bounded by BRIEFBOT_LLM_CONCURRENCY (default 4), against briefing them one call at a
+  bounded by BRIEFBOT_LLM_CONCURRENCY (default 16), against briefing them one call at a
   time; wall time in model-call rounds.
 
 Run: ``.venv/bin/python bench/bench_baselines.py [repeats]``. ``run(repeats)`` returns rows.

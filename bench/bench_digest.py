@@ -32,8 +32,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 from bench import common  # noqa: E402
 from bench.common import figure  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.digest.delivery import compose_digest  # noqa: E402
 from bot.digest.render import build_digest_messages  # noqa: E402
-from bot.digest.runner import compose_digest  # noqa: E402
 from bot.digest.store import DigestStore  # noqa: E402
 from bot.engines.offline import OfflineEngine  # noqa: E402
 from bot.models import Article, Brief  # noqa: E402

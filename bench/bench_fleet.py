@@ -159,8 +159,12 @@ def run(repeats: int, *, database_url: str, delay: float) -> list[dict[str, Any]
         p99.append(_percentile(acks, 0.99) * 1000)
     ideal = round(1 / delay, 2)
     rows = [
-        figure(f"briefs/s, {n} worker(s), model delay {delay}s", rates[n], unit="briefs/s",
-               baseline=f"1/delay = {ideal}")
+        figure(
+            f"briefs/s, {n} worker(s), model delay {delay}s",
+            rates[n],
+            unit="briefs/s",
+            baseline=f"1/delay = {ideal}",
+        )
         for n in WORKER_COUNTS
     ]
     scale = [b / a for a, b in zip(rates[1], rates[2], strict=True)]

@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.errors import TooLargeError
 from bot.ingest import load_article
 from bot.ingest.fetch import fetch
-from bot.ingest.guard import default_ssl_context
+from bot.ingest.ssrf import default_ssl_context
 from bot.models import Source
 from tests.fakes.web import FakeWeb, article_html, gzip_bomb
 

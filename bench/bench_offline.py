@@ -4,12 +4,14 @@ Figures (median, min and max over repeats, in milliseconds):
 
 - the port-strike fixture (about 290 words);
 - the four news fixtures run together as one article (about 1,050 words of prose);
-- the shared India-US sample, when /work/shared/samples/india-us-2plus2.txt exists.
+- any article given with ``--sample PATH`` (e.g. the shared India-US 2+2 sample): the
+  bench reads nothing outside the repository unless told where.
 
 Baseline: a lead-3 "brief" of the same text (``bot.chunking.split_sentences`` and the first
 three sentences), i.e. what merely reading the text costs.
 
-Run: ``.venv/bin/python bench/bench_offline.py [repeats]``. ``run(repeats)`` returns the rows.
+Run: ``.venv/bin/python bench/bench_offline.py [repeats] [--sample PATH]``.
+``run(repeats, sample=None)`` returns the rows.
 """
 
 from __future__ import annotations
@@ -33,11 +35,10 @@ from bot.engines.offline import build_brief  # noqa: E402
 from bot.models import Article  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
-SHARED_SAMPLE = Path("/work/shared/samples/india-us-2plus2.txt")
 GOAL_MS = 200.0
 
 
-def _articles() -> list[tuple[str, str]]:
+def _articles(sample: Path | None = None) -> list[tuple[str, str]]:
     """(label, text) of each benchmarked article."""
     port = (FIXTURES / "port_strike.txt").read_text(encoding="utf-8")
     combined = "\n\n".join(
@@ -48,9 +49,9 @@ def _articles() -> list[tuple[str, str]]:
         (f"port-strike fixture ({len(port.split())} words)", port),
         (f"four fixtures as one ({len(combined.split())} words)", combined),
     ]
-    if SHARED_SAMPLE.exists():
-        sample = SHARED_SAMPLE.read_text(encoding="utf-8")
-        articles.append((f"India-US 2+2 sample ({len(sample.split())} words)", sample))
+    if sample is not None:
+        text = sample.read_text(encoding="utf-8")
+        articles.append((f"{sample.name} ({len(text.split())} words)", text))
     return articles
 
 
@@ -75,10 +76,10 @@ def _times_ms(work: Callable[[], object], repeats: int) -> list[float]:
     return timings
 
 
-def run(repeats: int = 20) -> list[dict[str, Any]]:
+def run(repeats: int = 20, sample: Path | None = None) -> list[dict[str, Any]]:
     """One row per article: the offline brief's time against the lead-3 baseline."""
     rows: list[dict[str, Any]] = []
-    for label, text in _articles():
+    for label, text in _articles(sample):
         article = Article(text=text)
         timings = _times_ms(partial(build_brief, article), repeats)
         baseline = _times_ms(partial(_lead3, text), repeats)
@@ -95,6 +96,15 @@ def run(repeats: int = 20) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
+    argv = sys.argv[1:]
+    given: Path | None = None
+    if "--sample" in argv:
+        at = argv.index("--sample")
+        given = Path(argv[at + 1])
+        del argv[at : at + 2]
+        sys.argv[1:] = argv
     common.main(
-        run, default_repeats=20, notes=["baseline: lead-3 via bot.chunking.split_sentences"]
+        partial(run, sample=given),
+        default_repeats=20,
+        notes=["baseline: lead-3 via bot.chunking.split_sentences"],
     )

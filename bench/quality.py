@@ -49,7 +49,7 @@ How a brief is scored (``bench/quality_scoring.py``; the same rules for engine a
   non-English page every item is junk: an English-only engine cannot name anything in it.
   The table gives the share over all pages and over English pages alone.
 - **Verbatim share** = items whose evidence occurs in the article text after whitespace,
-  quote-mark and dash normalisation (no ellipsis joins) / items.
+  quote-mark and dash normalization (no ellipsis joins) / items.
 - **Honest non-English briefs** = non-English pages whose brief has no participants, topics,
   tensions or next steps, and whose rendered Markdown says "English" or "language" (words
   the page itself does not contain).

@@ -188,7 +188,7 @@ def brief_items(brief: BriefDict) -> list[tuple[str, Mapping[str, Any]]]:
 
 
 def verbatim(evidence: str, article_text: str) -> bool:
-    """Evidence found in the article after whitespace, quote-mark and dash normalisation."""
+    """Evidence found in the article after whitespace, quote-mark and dash normalization."""
     quote = plain(evidence)
     return bool(quote) and quote in plain(article_text)
 

@@ -219,7 +219,7 @@ async def app_rows(
 async def ssrf_rows() -> list[Row]:
     from bot.errors import BlockedAddressError
     from bot.ingest.fetch import fetch
-    from bot.ingest.guard import Network
+    from bot.ingest.ssrf import Network
 
     dialled: list[str] = []
 

@@ -42,6 +42,7 @@ BENCHES: list[tuple[str, str, str]] = [
     ("digest", "bench.bench_digest", "fake OpenAI, no delay; offline engine"),
     ("slack", "bench.bench_slack", "bot subprocess, fake Slack + OpenAI, 2 s per call"),
     ("robustness", "bench.robustness", "fakes with injected faults"),
+    ("cli", "bench.bench_cli", "cold processes, fake OpenAI, 400 ms per call"),
 ]
 
 _GOAL = re.compile(r"^\s*(<=|>=|<|>|=|≤|≥)?\s*~?\s*(-?[\d,]*\.?\d+)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from bot.config import Settings
@@ -62,9 +62,6 @@ class AccessList:
             return USER_REFUSED
         return None
 
-    def allows(self, *, user: str | None, channel: str | None) -> bool:
-        return self.refusal(user=user, channel=channel) is None
-
 
 class BudgetExceeded(QuotaError):
     """The workspace's daily token budget is spent; the offline engine may still answer."""
@@ -83,11 +80,6 @@ class BudgetExceeded(QuotaError):
 def start_of_utc_day(now: datetime | None = None) -> datetime:
     now = (now or datetime.now(UTC)).astimezone(UTC)
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def next_reset(now: datetime | None = None) -> datetime:
-    """When the budget starts afresh: the next 00:00 UTC."""
-    return start_of_utc_day(now) + timedelta(days=1)
 
 
 def tokens_used_today(store: Store, team: str, *, now: datetime | None = None) -> int:

@@ -114,15 +114,15 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, help="http mode port (default: PORT or 3000)")
 
-    from bot.digest.cli import add_digest_parser
+    from bot.digest.digest_cli import add_digest_parser
 
     add_digest_parser(sub)
 
-    from bot.fleet.cli import add_fleet_parsers
+    from bot.fleet.fleet_cli import add_fleet_parsers
 
     add_fleet_parsers(sub)
 
-    from bot.ask.cli import add_ask_parser
+    from bot.ask.ask_cli import add_ask_parser
 
     add_ask_parser(sub)
 
@@ -153,13 +153,14 @@ def _progress(quiet: bool) -> Any:
     return say
 
 
-def _setup_logging(settings: Settings, *, debug: bool, command: str) -> None:
+def _setup_logging(settings: Settings, *, debug: bool, quiet: bool, command: str) -> None:
     from bot.logs import setup_logging
 
     level = logging.DEBUG if debug else getattr(logging, settings.log_level)
     if command != "serve" and not debug:
-        # One-shot commands print results; their logs stay quiet unless asked for.
-        level = max(level, logging.WARNING)
+        # One-shot commands print results; their logs stay quiet unless asked for, and
+        # -q leaves only errors (warnings such as private networks or a parser's are noise).
+        level = max(level, logging.ERROR if quiet else logging.WARNING)
     secrets = [
         s.get_secret_value()
         for s in (
@@ -179,7 +180,10 @@ def _read_stdin_if_needed(sources: Sequence[str]) -> str | None:
         return None
     if sys.stdin is None or sys.stdin.isatty():
         raise InputError("'-' reads the article from stdin, but nothing was piped in.")
-    return sys.stdin.read()
+    from bot.ingest.sources import decode_stdin
+
+    buffer = getattr(sys.stdin, "buffer", None)
+    return decode_stdin(buffer.read()) if buffer is not None else sys.stdin.read()
 
 
 def _parse_each(args: Sequence[str]) -> tuple[list[Any], int]:
@@ -248,13 +252,13 @@ def _print_article_text(article: Any) -> None:
 
 
 async def _brief(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.render import build_messages, render_json, render_markdown, render_mrkdwn
+    from bot.render.templating import render_json, render_markdown, render_mrkdwn
     from bot.service import BriefService
     from bot.store import Store
 
     sources, failures = _parse_each(args.sources)
     progress = _progress(args.quiet)
-    briefs: list[Any] = []
+    briefs: list[Any] = []  # --format json: each brief; --format slack: each one's messages
     with Store.open(settings.database_url) as store:
         service = BriefService(settings, store=store, engine_name=args.engine)
         for source in sources:
@@ -270,19 +274,25 @@ async def _brief(args: argparse.Namespace, settings: Settings) -> int:
             if args.format == "json":
                 briefs.append(json.loads(render_json(brief)))
             elif args.format == "slack":
+                from bot.render.block_kit import build_messages  # slack_sdk: only for this format
+
                 messages = build_messages(brief, template_dir=settings.template_dir)
                 briefs.append([{"text": m.text, "blocks": m.blocks} for m in messages])
             elif args.format == "mrkdwn":
                 print(render_mrkdwn(brief, template_dir=settings.template_dir), end="\n\n")
             else:
                 print(render_markdown(brief, template_dir=settings.template_dir), end="\n\n")
-    if briefs:
+    if args.format == "json":
+        # One shape whatever the number of sources (a stable interface since 0.1):
+        # {"briefs": [brief, ...]}, empty when every source failed.
+        print(json.dumps({"briefs": briefs}, indent=2, ensure_ascii=False))
+    elif briefs:
         print(json.dumps(briefs[0] if len(briefs) == 1 else briefs, indent=2, ensure_ascii=False))
     return EXIT_ERROR if failures else 0
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.slack.runner import run
+    from bot.slack.serve import run
 
     run(settings, mode=args.mode, port=args.port if args.port is not None else settings.port)
     return 0
@@ -319,11 +329,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides["model"] = args.model
         env_file = find_env_file(args.env_file)
         settings = load_settings(env_file, **overrides)
-        _setup_logging(settings, debug=args.debug, command=args.command)
+        _setup_logging(settings, debug=args.debug, quiet=args.quiet, command=args.command)
         if Path(".env").is_file() and (env_file is None or not env_file.samefile(".env")):
-            log.warning(
-                "ignoring ./.env: settings are read from the environment and %s",
-                env_file or "<data dir>/.env (or --env-file / BRIEFBOT_ENV_FILE)",
+            # A security notice, so -q (which silences the other warnings) keeps it.
+            where = env_file or "<data dir>/.env (or --env-file / BRIEFBOT_ENV_FILE)"
+            print(
+                f"briefbot: warning: ignoring ./.env: settings are read from the environment "
+                f"and {where}",
+                file=sys.stderr,
+                flush=True,
             )
         if settings.allow_private_networks:
             log.warning(
@@ -337,15 +351,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args, settings)
         if args.command == "ask":
-            from bot.ask.cli import run_ask
+            from bot.ask.ask_cli import run_ask
 
             return asyncio.run(run_ask(args, settings, progress=_progress(args.quiet)))
         if args.command == "digest":
-            from bot.digest.cli import run_digest_cli
+            from bot.digest.digest_cli import run_digest_cli
 
             return run_digest_cli(args, settings)
         if args.command in ("worker", "db"):
-            from bot.fleet.cli import run_fleet_cli
+            from bot.fleet.fleet_cli import run_fleet_cli
 
             return run_fleet_cli(args, settings)
     except BriefbotError as exc:
@@ -368,5 +382,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
+#: Commands that print a result and end: nothing of theirs is left to run at exit.
+_ONE_SHOT = frozenset({"brief", "extract", "ask"})
+
+
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    if _fast_exit_ok(sys.argv[1:]):
+        # Tearing down every imported module (openai's types alone are thousands of
+        # classes) takes 0.2-0.4 s at interpreter exit. A one-shot command has closed its
+        # store and client by now, so flush what it printed and leave at once.
+        logging.shutdown()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+        os._exit(code)
+    sys.exit(code)
+
+
+def _fast_exit_ok(argv: Sequence[str]) -> bool:
+    """True for the one-shot commands; the bot and digests exit the ordinary way."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    return command in _ONE_SHOT

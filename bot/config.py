@@ -7,13 +7,14 @@ nothing else reads ``os.environ`` for configuration.
 from __future__ import annotations
 
 import enum
+import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
 from bot.logs import redact_text
@@ -69,7 +70,9 @@ class Settings(BaseSettings):
     llm_timeout: float = _env("BRIEFBOT_LLM_TIMEOUT", 60.0, gt=0)
     llm_max_attempts: int = _env("BRIEFBOT_LLM_MAX_ATTEMPTS", 5, ge=1, le=20)
     llm_max_wait: float = _env("BRIEFBOT_LLM_MAX_WAIT", 120.0, gt=0)
-    llm_concurrency: int = _env("BRIEFBOT_LLM_CONCURRENCY", 4, ge=1, le=64)
+    # 16: every map call of a 60k-token document in one wave (4 took three rounds); OpenAI's
+    # rate limits allow it, and a local server's own slot count caps it further.
+    llm_concurrency: int = _env("BRIEFBOT_LLM_CONCURRENCY", 16, ge=1, le=64)
     chunk_tokens: int = _env("BRIEFBOT_CHUNK_TOKENS", 8000, ge=200)
     chunk_overlap_tokens: int = _env("BRIEFBOT_CHUNK_OVERLAP", 200, ge=0)
     keep_unverified: bool = _env("BRIEFBOT_KEEP_UNVERIFIED", False)
@@ -78,7 +81,9 @@ class Settings(BaseSettings):
     llm_max_output_tokens: int = _env("BRIEFBOT_LLM_MAX_OUTPUT_TOKENS", 2000, ge=0)
     # Requests the model server serves at once; 0 asks it (llama.cpp's /props) where it can.
     llm_server_slots: int = _env("BRIEFBOT_LLM_SERVER_SLOTS", 0, ge=0, le=64)
-    prices: dict[str, ModelPrice] = _env(
+    # NoDecode: the JSON is parsed by the validator below, so a bad value is a validation
+    # error that names its setting (pydantic's errors()), not a source error to pick apart.
+    prices: Annotated[dict[str, ModelPrice], NoDecode] = _env(
         "BRIEFBOT_PRICES", default_factory=lambda: dict(DEFAULT_PRICES)
     )
     template_dir: Path | None = _env("BRIEFBOT_TEMPLATE_DIR")
@@ -179,6 +184,16 @@ class Settings(BaseSettings):
     def has_openai_key(self) -> bool:
         return bool(self.openai_api_key and self.openai_api_key.get_secret_value().strip())
 
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _prices_from_json(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
+
     def engine_name(self) -> Literal["openai", "offline"]:
         """The engine to use: 'auto' means OpenAI when a key is set, offline otherwise."""
         if self.engine == "auto":
@@ -235,14 +250,6 @@ def load_settings(
         env_file = find_env_file()
     try:
         return Settings(_env_file=env_file, **overrides)
-    except SettingsError as exc:
-        # Raised before validation when a complex value (JSON) does not parse.
-        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
-        name = env_name(field) if field in Settings.model_fields else field
-        raise ConfigError(
-            f"Setting {name} is not valid JSON.",
-            hint=f"Fix {name} in your environment or .env; .env.example shows its format.",
-        ) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = first["loc"][0] if first["loc"] else "?"
@@ -251,10 +258,18 @@ def load_settings(
         shown = "" if name in _SECRET_VARS or isinstance(got, dict) else f" (got {got!r})"
         # A token pasted into the wrong setting must not be echoed back (redact_text).
         raise ConfigError(
-            redact_text(f"Setting {name} is invalid: {first['msg']}{shown}."),
+            redact_text(
+                f"Setting {name} is invalid: {first['msg'].removeprefix('Value error, ')}{shown}."
+            ),
             hint=f"Fix {name} in your environment or .env; .env.example documents it.",
         ) from None
 
 
-_SECRET_VARS = {"OPENAI_API_KEY", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET",
-                "SLACK_CLIENT_SECRET", "DATABASE_URL"}
+_SECRET_VARS = {
+    "OPENAI_API_KEY",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_CLIENT_SECRET",
+    "DATABASE_URL",
+}

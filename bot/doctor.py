@@ -23,7 +23,6 @@ from typing import IO, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
-from pydantic_settings import SettingsError
 
 from bot.config import FIND_ENV_FILE, EnvFileLookup, Settings, env_name, find_env_file
 from bot.errors import BriefbotError
@@ -78,12 +77,6 @@ def load_checked_settings(env_file: str | Path | None) -> tuple[Settings, list[C
         try:
             with _masked({env_name(f) for f in bad}, env_file) as masked_file:
                 settings = Settings(_env_file=masked_file)
-        except SettingsError as exc:  # a JSON setting that doesn't parse
-            text = str(exc)
-            field = text.split('"')[1] if '"' in text else ""
-            if field not in Settings.model_fields or field in bad:
-                raise
-            bad[field] = "is not valid JSON"
         except ValidationError as exc:
             for error in exc.errors():
                 loc = str(error["loc"][0]) if error["loc"] else ""
@@ -91,7 +84,8 @@ def load_checked_settings(env_file: str | Path | None) -> tuple[Settings, list[C
                 if field not in Settings.model_fields or field in bad:
                     raise
                 shown = "" if field in _SECRET_FIELDS else f" (got {error.get('input')!r})"
-                bad[field] = redact_text(f"is invalid: {error['msg']}{shown}")
+                problem = error["msg"].removeprefix("Value error, ")
+                bad[field] = redact_text(f"is invalid: {problem}{shown}")
         else:
             if bad:
                 return settings, [_bad_setting(f, problem) for f, problem in bad.items()]
@@ -164,8 +158,10 @@ def _secret(value: Any) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
-def _bot_token(token: str) -> Check:
+def _bot_token(token: str, *, needed: bool) -> Check:
     name = "SLACK_BOT_TOKEN"
+    if not token and needed:
+        return _fail(name, f"not set, so the Slack bot can't start. {_BOT_HINT}")
     if not token:
         return _skip(name, f"not set: the Slack bot can't run (the CLI works without it). "
                      f"{_BOT_HINT}")  # fmt: skip
@@ -178,10 +174,10 @@ def _bot_token(token: str) -> Check:
     return _ok(name, "xoxb-… (a bot token)")
 
 
-def _app_token(token: str, *, mode: Mode, bot_set: bool) -> Check:
+def _app_token(token: str, *, mode: Mode, needed: bool) -> Check:
     name = "SLACK_APP_TOKEN"
     if not token:
-        if mode == "socket" and bot_set:
+        if mode == "socket" and needed:
             return _fail(name, f"socket mode needs it. {_APP_HINT} Or use --mode http.")
         return _skip(name, "not set" + ("" if mode == "socket" else " (http mode doesn't use it)"))
     if not token.strip().startswith("xapp-"):
@@ -189,12 +185,12 @@ def _app_token(token: str, *, mode: Mode, bot_set: bool) -> Check:
     return _ok(name, "xapp-… (an app-level token)")
 
 
-def _signing_secret(secret: str, *, mode: Mode, bot_set: bool) -> Check:
+def _signing_secret(secret: str, *, mode: Mode, needed: bool) -> Check:
     name = "SLACK_SIGNING_SECRET"
     if mode == "socket":
         return _skip(name, "socket mode doesn't use it")
     if not secret:
-        status: Status = "fail" if bot_set else "skip"
+        status: Status = "fail" if needed else "skip"
         return Check(name, status, "http mode needs it to verify requests: copy the Signing "
                      "Secret from Basic Information.")  # fmt: skip
     if len(secret) != 32 or any(c not in "0123456789abcdef" for c in secret):
@@ -203,13 +199,24 @@ def _signing_secret(secret: str, *, mode: Mode, bot_set: bool) -> Check:
     return _ok(name, "set (32 hex characters)")
 
 
-def token_checks(settings: Settings, mode: Mode) -> list[Check]:
-    """Token shapes (by prefix only) and what the mode needs."""
-    bot = _secret(settings.slack_bot_token)
+def slack_wanted(settings: Settings) -> bool:
+    """Any Slack credential set means the bot is meant to run, so its mode's tokens count."""
+    return any(
+        _secret(value)
+        for value in (
+            settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret
+        )
+    )  # fmt: skip
+
+
+def token_checks(settings: Settings, mode: Mode, *, needed: bool | None = None) -> list[Check]:
+    """Token shapes (by prefix only) and, when the bot is to run, what its mode needs."""
+    if needed is None:
+        needed = slack_wanted(settings)
     return [
-        _bot_token(bot),
-        _app_token(_secret(settings.slack_app_token), mode=mode, bot_set=bool(bot)),
-        _signing_secret(_secret(settings.slack_signing_secret), mode=mode, bot_set=bool(bot)),
+        _bot_token(_secret(settings.slack_bot_token), needed=needed),
+        _app_token(_secret(settings.slack_app_token), mode=mode, needed=needed),
+        _signing_secret(_secret(settings.slack_signing_secret), mode=mode, needed=needed),
         _url_check("SLACK_API_URL", settings.slack_api_url),
     ]
 
@@ -461,9 +468,9 @@ def guess_mode(settings: Settings) -> Mode:
     return "socket"
 
 
-def run_checks(settings: Settings, mode: Mode) -> list[Check]:
+def run_checks(settings: Settings, mode: Mode, *, needed: bool | None = None) -> list[Check]:
     steps: list[Callable[[], Iterable[Check]]] = [
-        lambda: token_checks(settings, mode),
+        lambda: token_checks(settings, mode, needed=needed),
         lambda: slack_checks(settings, mode),
         lambda: model_checks(settings),
         lambda: [tiktoken_check(settings), data_dir_check(settings), database_check(settings)],
@@ -500,8 +507,16 @@ def main(
         env_file = find_env_file()
     settings, rows = load_checked_settings(env_file)
     chosen = mode or guess_mode(settings)
-    how = "--mode" if mode else "guessed from the tokens set; --mode to choose"
-    rows.append(_ok("mode", f"{chosen} ({how})"))
-    rows += run_checks(settings, chosen)
+    # An explicit --mode or any Slack setting means the bot is to run: its tokens are required.
+    needed = mode is not None or slack_wanted(settings)
+    if mode:
+        rows.append(_ok("mode", f"{chosen} (--mode)"))
+    elif needed:
+        rows.append(_ok("mode", f"{chosen} (guessed from the Slack settings set; --mode to "
+                        "choose)"))  # fmt: skip
+    else:
+        rows.append(_skip("mode", "no Slack settings: checked for command-line use only. Set "
+                          "SLACK_BOT_TOKEN, or pass --mode, to check the Slack bot."))  # fmt: skip
+    rows += run_checks(settings, chosen, needed=needed)
     print(format_table(rows), file=out or sys.stdout, flush=True)
     return 1 if any(r.status == "fail" for r in rows) else 0

@@ -1,4 +1,4 @@
-"""Prometheus metrics, /healthz, /readyz and /metrics for the bot.
+"""Prometheus metrics for the bot (bot.health serves them, with /healthz and /readyz).
 
 Every metric lives in :data:`REGISTRY`, our own CollectorRegistry rather than
 prometheus-client's global one, so importing a library that registers its own metrics
@@ -6,29 +6,24 @@ can't clash with ours and tests read exactly what Briefbot recorded.
 
 Who records what:
 
-- ``bot.service.BriefService``: briefs by outcome, fetch/extract/model stage times,
-  tokens, calls and estimated cost by model;
-- the Slack runner: jobs queued and in flight (:func:`watch_jobs`), Web API call times as
-  the ``post`` stage (:func:`slack_trace_config` on its aiohttp session);
-- the digest runner: :func:`record_digest` with each run's status.
+- ``bot.ingest.load_article``: the fetch and extract stage times (:func:`timed`);
+- ``bot.service.BriefService``: briefs by outcome, the model stage's time, tokens, calls
+  and estimated cost by model;
+- the Slack server (bot.slack.serve): jobs queued and in flight (:func:`watch_jobs`), Web
+  API call times as the ``post`` stage (:func:`slack_trace_config` on its aiohttp session);
+- digest delivery (bot.digest.delivery): :func:`record_digest` with each run's status.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import aiohttp
-from aiohttp import TraceRequestEndParams, web
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -37,15 +32,16 @@ from prometheus_client import (
 )
 
 from bot import __version__
-from bot.errors import ConfigError
-from bot.store.db import PgConnection, is_postgres
 
 if TYPE_CHECKING:
-    from slack_sdk.web.async_client import AsyncWebClient
+    import aiohttp
+    from aiohttp import TraceRequestEndParams
+
+# aiohttp is imported inside the functions that serve or trace: the CLI records metrics
+# too, and shouldn't pay a tenth of a second for a web server it never starts.
 
 log = logging.getLogger(__name__)
 
-Readiness = Callable[[], Awaitable[dict[str, bool]]]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -109,37 +105,6 @@ def timed(stage: str) -> Iterator[None]:
     observe_stage(stage, time.perf_counter() - started)
 
 
-class LoadTimer:
-    """Splits ``load_article``'s time into the fetch and extract stages.
-
-    ``load_article`` reports progress once before fetching a link and once more when the
-    page is in and extraction starts; :attr:`progress` notes when each message came, so
-    the split needs no timing code inside ingest. Pasted text and local files are read
-    without a network fetch, so all their time is extract.
-    """
-
-    def __init__(self, progress: Callable[[str], None] | None = None) -> None:
-        self._forward = progress
-        self._started = time.perf_counter()
-        self._marks: list[float] = []
-
-    def progress(self, message: str) -> None:
-        self._marks.append(time.perf_counter())
-        if self._forward is not None:
-            self._forward(message)
-
-    def observe(self, source_kind: str) -> None:
-        """Record the stages of a load that just succeeded."""
-        now = time.perf_counter()
-        if source_kind != "url":
-            observe_stage("extract", now - self._started)
-        elif len(self._marks) >= 2:
-            observe_stage("fetch", self._marks[1] - self._started)
-            observe_stage("extract", now - self._marks[1])
-        else:  # no "reading" message: count it all as fetch rather than guess
-            observe_stage("fetch", now - self._started)
-
-
 def record_usage(model: str, *, tokens_in: int, tokens_out: int, calls: int, cost: float) -> None:
     """Add one brief's model usage (skip briefs that made no model call)."""
     if not (calls or tokens_in or tokens_out):
@@ -153,16 +118,6 @@ def record_usage(model: str, *, tokens_in: int, tokens_out: int, calls: int, cos
 def record_digest(status: str) -> None:
     """Count one digest run by its RunResult.status."""
     digest_runs.labels(status=status).inc()
-
-
-@contextmanager
-def track_job() -> Iterator[None]:
-    """Count the block as one job in flight (for workers that don't use :func:`watch_jobs`)."""
-    jobs_in_flight.inc()
-    try:
-        yield
-    finally:
-        jobs_in_flight.dec()
 
 
 def watch_jobs(*, queued: Callable[[], float], in_flight: Callable[[], float]) -> None:
@@ -195,6 +150,7 @@ def slack_trace_config() -> aiohttp.TraceConfig:
     Pass it to the aiohttp session the Slack client uses:
     ``aiohttp.ClientSession(trace_configs=[metrics.slack_trace_config()])``.
     """
+    import aiohttp
 
     async def start(
         session: aiohttp.ClientSession,
@@ -223,136 +179,3 @@ def metrics_text() -> bytes:
 
 
 # --- health and readiness ----------------------------------------------------------------
-
-
-def database_check(path: str) -> Callable[[], Awaitable[bool]]:
-    """Readiness: the SQLite file (or PostgreSQL) opens read-write and is migrated."""
-    from bot.store.migrations import MIGRATIONS
-
-    def probe() -> bool:
-        if path == ":memory:":
-            return True
-        if is_postgres(path):
-            return _pg_probe(path)
-        try:
-            # mode=rw: a deleted database must fail, not be re-created empty.
-            conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=2.0)
-        except sqlite3.Error:
-            return False
-        try:
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            return version >= len(MIGRATIONS)
-        except sqlite3.Error:
-            return False
-        finally:
-            conn.close()
-
-    async def check() -> bool:
-        return await asyncio.to_thread(probe)
-
-    return check
-
-
-def _pg_probe(url: str) -> bool:
-    """Readiness on PostgreSQL: it answers, and the schema is the latest."""
-    from bot.store.migrations import MIGRATIONS, schema_version
-
-    try:
-        conn = PgConnection(url)
-    except Exception:  # refused, auth, timeout: not ready
-        return False
-    try:
-        return schema_version(conn) >= len(MIGRATIONS)
-    except Exception:
-        return False
-    finally:
-        conn.close()
-
-
-def slack_check(client: AsyncWebClient, *, ttl: float = 15.0) -> Callable[[], Awaitable[bool]]:
-    """Readiness: Slack answers auth.test with our token (a success is reused for ``ttl`` s)."""
-    last_ok = -float("inf")
-
-    async def check() -> bool:
-        nonlocal last_ok
-        if time.monotonic() - last_ok < ttl:
-            return True
-        try:
-            await client.auth_test()
-        except Exception as exc:  # any failure means "not ready"; the reason goes to the log
-            log.warning("readiness: Slack auth.test failed: %s", type(exc).__name__)
-            return False
-        last_ok = time.monotonic()
-        return True
-
-    return check
-
-
-def readiness(**checks: Callable[[], Awaitable[bool]]) -> Readiness:
-    """Combine named checks into the ``ready`` callable /readyz runs (concurrently)."""
-
-    async def ready() -> dict[str, bool]:
-        names = list(checks)
-        results = await asyncio.gather(*(checks[n]() for n in names), return_exceptions=True)
-        return {n: r is True for n, r in zip(names, results, strict=True)}
-
-    return ready
-
-
-def add_health_routes(app: web.Application, *, ready: Readiness, ops: bool = True) -> None:
-    """Add GET /healthz (liveness) and, if ``ops``, /readyz (``ready`` checks) and /metrics."""
-
-    async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def readyz(request: web.Request) -> web.Response:
-        try:
-            checks = await ready()
-        except Exception:
-            log.exception("readiness checks raised")
-            checks = {"checks": False}
-        failed = sorted(name for name, ok in checks.items() if not ok)
-        body: dict[str, Any] = {"status": "fail" if failed else "ok", "checks": checks}
-        if failed:
-            body["failed"] = failed
-        return web.Response(
-            text=json.dumps(body), status=503 if failed else 200, content_type="application/json"
-        )
-
-    async def metrics(request: web.Request) -> web.Response:
-        # Rendered on the loop: gauge callbacks read the job queue's loop-owned connection.
-        return web.Response(body=metrics_text(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    app.router.add_get("/healthz", healthz)
-    if not ops:  # they live on the ops port (BRIEFBOT_METRICS_PORT) instead
-        return
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
-
-
-async def _always_ready() -> dict[str, bool]:
-    return {}
-
-
-async def start_metrics_server(
-    host: str, port: int, ready: Readiness | None = None
-) -> web.AppRunner:
-    """Serve /healthz, /readyz and /metrics on ``host:port`` (socket mode's side port).
-
-    ``port=0`` picks a free port (``runner.addresses[0][1]``). Call ``await
-    runner.cleanup()`` to stop it.
-    """
-    app = web.Application()
-    add_health_routes(app, ready=ready or _always_ready)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise ConfigError(
-            f"Can't serve metrics on {host}:{port} ({exc.strerror or exc}).",
-            hint="Pick a free port with BRIEFBOT_METRICS_PORT, or 0 to turn the side port off.",
-        ) from None
-    return runner

@@ -15,7 +15,7 @@ from typing import Any
 from bot.ask.store import AskStore
 from bot.config import Settings
 from bot.digest.store import stamp
-from bot.jobs import JobQueue
+from bot.slack.jobs import JobQueue, forget_finished
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -116,10 +116,6 @@ def forget_channel(*, store: Store, queue: JobQueue, team: str, channel: str) ->
     """
     briefs = store.forget_channel(channel)
     questions = AskStore(queue.conn).forget_channel(team=team, channel=channel)
-    cur = queue.conn.execute(
-        "DELETE FROM jobs WHERE state IN ('done', 'failed')"
-        " AND json_extract(payload, '$.channel') = ? AND json_extract(payload, '$.team') = ?",
-        (channel, team),
-    )
+    jobs = forget_finished(queue.conn, team=team, channel=channel)
     digest = _forget_digest_history(queue.conn, team=team, channel=channel)
-    return Forgotten(briefs=briefs, jobs=cur.rowcount, questions=questions, digest=digest)
+    return Forgotten(briefs=briefs, jobs=jobs, questions=questions, digest=digest)

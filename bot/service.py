@@ -66,29 +66,29 @@ class BriefService:
             self._offline = make_engine(self.settings, "offline")
         return self._offline
 
-    def _version(self) -> str:
-        """What invalidates cached briefs: the engine's prompt or algorithm version."""
-        if self.engine.name == "openai":
-            from bot.prompting import prompt_version
-
-            return prompt_version()
-        return str(getattr(self.engine, "version", "1"))
-
     def key_for(self, article: Article, *, language: str | None = None) -> str:
-        from bot.render import template_version
+        # The link asked for comes first: it is known before any fetch (so a repeat costs
+        # no fetch), and a page's own canonical link is page data that could otherwise
+        # point its brief at another article's cache entry.
+        return self._key(
+            url=article.url or article.final_url or article.canonical_url,
+            content_hash=article.content_hash,
+            language=language,
+        )
 
-        version = self._version()
-        language = language or self.settings.language
+    def _key(self, *, url: str | None, content_hash: str, language: str | None = None) -> str:
+        # What produced the data, not how it is shown: editing a display template must not
+        # throw the cache away and bill the model again.
+        version = self.engine.cache_version
         if self.engine.name == "openai":
             # A model brief is written in the channel's language: one cache entry each.
-            version = f"{version}+{language}"
+            version = f"{version}+{language or self.settings.language}"
         return cache_key(
-            url=article.canonical_url or article.final_url or article.url,
-            content_hash=article.content_hash,
+            url=url,
+            content_hash=content_hash,
             engine=self.engine.name,
             model=self.settings.model if self.engine.name == "openai" else None,
             prompt_version=version,
-            template_version=template_version(self.settings.template_dir),
         )
 
     async def brief(
@@ -104,13 +104,15 @@ class BriefService:
         """Read the source and brief it; BriefbotError subclasses carry user-safe messages.
 
         ``language`` is the code model briefs are written in (default BRIEFBOT_LANGUAGE)."""
-        timer = metrics.LoadTimer(progress)
+        if use_cache and source.kind == "url":
+            hit = await self._cached_link(source, team=team, channel=channel, language=language)
+            if hit is not None:
+                return hit
         try:
-            article = await load_article(source, self.settings, progress=timer.progress)
+            article = await load_article(source, self.settings, progress=progress)
         except BriefbotError as exc:
             metrics.record_brief(exc.code)
             raise
-        timer.observe(source.kind)
         return await self.brief_article(
             article,
             use_cache=use_cache,
@@ -119,6 +121,26 @@ class BriefService:
             progress=progress,
             language=language,
         )
+
+    async def _cached_link(
+        self, source: Source, *, team: str | None, channel: str | None, language: str | None
+    ) -> BriefResult | None:
+        """A link briefed before, answered from the cache without fetching it again."""
+        if self.store is None:
+            return None
+        key = self._key(url=source.value, content_hash="", language=language)
+        cached = await asyncio.to_thread(self.store.get_brief, key)
+        text = await asyncio.to_thread(self.store.cached_article_text, key) if cached else None
+        if cached is None or not text:
+            return None  # also rows from before article text was kept: fetch as usual
+        article = Article(
+            url=source.value, final_url=cached.url, title=cached.title, text=text,
+            source_kind="url", content_type="text/html",
+        )  # fmt: skip
+        log.info("brief cache hit before fetching", extra={"cache_key": key})
+        await self._record(key, cached, article, team=team, channel=channel)
+        metrics.record_brief("cached")
+        return BriefResult(brief=cached, article=article, cache_key=key)
 
     async def brief_article(
         self,

@@ -13,6 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "examples" / "sample-article.txt"
 
+# Each test starts briefbot (or Python) as a process: CI's own step, `-m subprocess`.
+pytestmark = pytest.mark.subprocess
+
 
 def briefbot(
     *args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path
@@ -129,14 +132,16 @@ def test_brief_offline_markdown_then_cached_json(tmp_path: Path) -> None:
 
     proc = briefbot("-q", "brief", str(SAMPLE), "--format", "json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    brief = json.loads(proc.stdout)
+    data = json.loads(proc.stdout)
+    assert list(data) == ["briefs"] and len(data["briefs"]) == 1  # one documented shape
+    brief = data["briefs"][0]
     assert brief["meta"]["engine"] == "offline"
     assert brief["meta"]["cached"] is True
     for key in ("title", "url", "summary", "participants", "topics", "tensions", "next_steps"):
         assert key in brief
 
     proc = briefbot("-q", "brief", str(SAMPLE), "--format", "json", "--no-cache", cwd=tmp_path)
-    assert json.loads(proc.stdout)["meta"]["cached"] is False
+    assert json.loads(proc.stdout)["briefs"][0]["meta"]["cached"] is False
 
 
 def test_brief_slack_format_is_block_kit(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ import yaml
 
 from bot.cli import _build_parser
 from bot.config import Settings, env_name
-from bot.slack.runner import running
+from bot.slack.serve import running
 from tests.fakes.slack import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -375,6 +375,7 @@ def _offline_deps(site_packages: Path, into: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_dockerfile_install_steps_work_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     """Replay the Dockerfile's pip and python steps outside Docker.
 
@@ -457,7 +458,7 @@ def test_dockerfile_install_steps_work_in_a_fresh_virtualenv(tmp_path: Path) -> 
     article.write_text((ROOT / "tests" / "fixtures" / "port_strike.txt").read_text())
     briefed = sh(f"briefbot -q brief {article} --engine offline --format json")
     assert briefed.returncode == 0, briefed.stderr
-    assert json.loads(briefed.stdout)["summary"]
+    assert json.loads(briefed.stdout)["briefs"][0]["summary"]
     doctor = sh("briefbot doctor")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert re.search(

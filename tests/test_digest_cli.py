@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import Settings
-from bot.digest.cli import add_digest_parser, run_digest_cli
+from bot.digest.digest_cli import add_digest_parser, run_digest_cli
 from bot.digest.schedule import Subscription
 from bot.digest.store import DigestStore
 from bot.errors import ConfigError

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.digest.commands import handle_feed_command
 from bot.digest.feeds import (
     FeedError,
     check_feed_url,
@@ -19,6 +18,7 @@ from bot.digest.feeds import (
     read_feed,
 )
 from bot.digest.store import DigestStore
+from bot.digest.subscriptions import handle_feed_command
 from bot.errors import BlockedAddressError, InputError
 from bot.store import Store
 from tests.fakes.web import FakeWeb

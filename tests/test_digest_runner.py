@@ -19,10 +19,10 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.digest.commands import handle_digest_command
-from bot.digest.runner import RunResult, run_due, scheduler_loop
+from bot.digest.delivery import RunResult, run_due, scheduler_loop
 from bot.digest.schedule import Subscription
 from bot.digest.store import DigestStore
+from bot.digest.subscriptions import handle_digest_command
 from bot.models import Brief, BriefMeta, NextStep, Participant, Topic
 from bot.store import Store
 from tests.fakes.slack import FakeSlack
@@ -104,7 +104,7 @@ def seed_brief(
         created_at=at,
     )
     if thread_ts is not None:
-        # The job queue's record of that post (bot/jobs.py), as its worker leaves it.
+        # The job queue's record of that post (bot/slack/jobs.py), as its worker leaves it.
         conn = sqlite3.connect(store.path)
         payload = {
             "team": TEAM,

@@ -15,7 +15,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.digest.runner import run_due
+from bot.digest.delivery import run_due
 from bot.digest.schedule import Subscription
 from bot.digest.store import DigestStore
 from bot.models import Brief, BriefMeta, Participant, Source, Topic

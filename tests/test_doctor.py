@@ -125,6 +125,7 @@ def runs(
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_all_ok_exits_zero_and_prints_no_secrets(runs: dict[str, Result]) -> None:
     result = runs["all_ok"]
     assert result.code == 0, result.out + result.err
@@ -141,6 +142,7 @@ def test_all_ok_exits_zero_and_prints_no_secrets(runs: dict[str, Result]) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_rejected_bot_token_fails_its_row(runs: dict[str, Result]) -> None:
     result = runs["bad_token"]
     assert result.code == 1
@@ -152,6 +154,7 @@ def test_rejected_bot_token_fails_its_row(runs: dict[str, Result]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_no_slack_tokens_skips_slack_with_a_hint(runs: dict[str, Result]) -> None:
     result = runs["no_tokens"]
     assert result.code == 0, result.out
@@ -275,3 +278,37 @@ def test_unwritable_data_dir_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert result.code == 1
     assert result.status("data dir") == "fail"
     assert "BRIEFBOT_DATA_DIR" in result.detail("data dir")
+
+
+# --- the bot can't start: doctor must fail, not pass -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "missing"),
+    [("socket", ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")),
+     ("http", ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"))],
+)  # fmt: skip
+def test_an_explicit_mode_requires_its_tokens(mode: str, missing: tuple[str, ...]) -> None:
+    out = io.StringIO()
+    code = doctor.main(mode=mode, out=out)  # type: ignore[arg-type]
+    result = Result(code, out.getvalue(), "")
+    assert code == 1, result.out
+    for name in missing:
+        assert result.status(name) == "fail", (name, result.out)
+    assert result.detail("mode") == f"{mode} (--mode)"
+
+
+def test_any_slack_setting_requires_the_bot_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _doctor(monkeypatch, SLACK_APP_TOKEN="xapp-doctor-token")
+    assert result.code == 1, result.out
+    assert result.status("SLACK_BOT_TOKEN") == "fail"
+    assert "can't start" in result.detail("SLACK_BOT_TOKEN")
+    assert "guessed from the Slack settings set" in result.detail("mode")
+
+
+def test_no_slack_settings_passes_for_cli_use_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _doctor(monkeypatch)
+    assert result.code == 0, result.out
+    assert result.status("mode") == "skip"
+    assert "command-line use only" in result.detail("mode")
+    assert "guessed" not in result.out

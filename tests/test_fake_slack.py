@@ -290,28 +290,26 @@ def test_wait_for_wakes_on_a_call_from_another_thread(fake: FakeSlack) -> None:
 
 def test_wait_for_times_out_with_the_call_log(fake: FakeSlack, client: WebClient) -> None:
     client.chat_postMessage(channel="C1", text="only this")
-    started = time.monotonic()
-    with pytest.raises(AssertionError, match=r"chat\.postMessage -> 200 ok"):
+    with pytest.raises(AssertionError, match=r"chat\.postMessage -> 200 ok") as err:
         fake.wait_for(lambda f: len(f.calls) > 1, timeout=0.05)
-    assert time.monotonic() - started < 2
+    assert "not met in 0.05s" in str(err.value)
 
 
+# The bot's queue or a file changes without any call to the fake: the wait must still end
+# soon after the condition holds, not sleep out its limit (the lost wake-up). The wait's own
+# limit is far beyond pytest-timeout's for these tests, so a lost wake-up fails them.
+@pytest.mark.timeout(20)
 def test_wait_for_sees_state_the_fake_does_not_own(fake: FakeSlack) -> None:
-    # The bot's queue or a file changes without any call to the fake: the wait must still
-    # end soon after the condition holds, not sleep out its limit (the lost wake-up).
     done = threading.Event()
     threading.Timer(0.05, done.set).start()
-    started = time.monotonic()
-    fake.wait_for(lambda f: done.is_set(), timeout=30)
-    assert time.monotonic() - started < 10
+    fake.wait_for(lambda f: done.is_set(), timeout=600)
 
 
+@pytest.mark.timeout(20)
 async def test_await_for_sees_state_the_fake_does_not_own(fake: FakeSlack) -> None:
     done = threading.Event()
     threading.Timer(0.05, done.set).start()
-    started = time.monotonic()
-    await fake.await_for(lambda f: done.is_set(), timeout=30)
-    assert time.monotonic() - started < 10
+    await fake.await_for(lambda f: done.is_set(), timeout=600)
 
 
 async def test_await_for_lets_the_test_loop_run(fake: FakeSlack) -> None:
@@ -376,15 +374,14 @@ async def test_redelivery_keeps_the_event_and_counts_the_attempt(
     assert (again["retry_attempt"], again["retry_reason"]) == (1, "timeout")
 
 
+@pytest.mark.timeout(20)  # a stop that waits on the client would hang here
 async def test_stop_is_quick_with_a_client_still_connected(fake: FakeSlack) -> None:
     web = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
     client = SocketModeClient(app_token=fake.app_token, web_client=web)
     await client.connect()
     try:
         await fake.await_connected()
-        started = time.monotonic()
         fake.stop()  # from the client's own loop, the worst case
-        assert time.monotonic() - started < 3
     finally:
         client.auto_reconnect_enabled = False
         await client.close()

@@ -89,8 +89,12 @@ def test_two_web_two_workers_kill_one_of_each_every_thread_briefed_once(
             live = [urls[0]] if i >= KILL_WEB_AT else urls
             deliver(live, i, envelope)
             if i % 4 == 0:  # Slack retries this one, and it lands on the other replica
-                deliver(live, i + 1, envelope, **{"X-Slack-Retry-Num": "1",
-                                                  "X-Slack-Retry-Reason": "http_timeout"})
+                deliver(
+                    live,
+                    i + 1,
+                    envelope,
+                    **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+                )
                 duplicates += 1
             if i == KILL_WEB_AT - 1:
                 webs[1].kill()

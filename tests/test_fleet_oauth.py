@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from bot.config import Settings
-from bot.digest.runner import run_due
+from bot.digest.delivery import run_due
 from bot.digest.schedule import Subscription
 from bot.digest.store import DigestStore
 from bot.fleet.oauth import installations

@@ -29,13 +29,13 @@ from bot.errors import BriefbotError
 from bot.grounding import quote_in_text, strip_foreign_urls
 from bot.ingest.decode import classify, decode_text, sniff
 from bot.ingest.extract import canonical_link, extract_document, extract_plain
-from bot.ingest.guard import check_url
 from bot.ingest.links import find_links
 from bot.ingest.sources import parse_sources
-from bot.jobs import normalise_url
+from bot.ingest.ssrf import check_url
 from bot.models import Article, Brief
 from bot.sanitize import sanitize_slack
 from bot.slack.intake import sources_of
+from bot.store.keys import normalize_url
 from tests.fakes.hostile import PIECES
 from tests.fakes.openai_server import FakeOpenAI, Reply, empty_draft
 
@@ -84,7 +84,7 @@ def test_source_parsing_answers_or_refuses(text: str) -> None:
     for url in find_links(text):
         assert url.lower().startswith(("http://", "https://"))
         _safe(lambda u=url: check_url(u, allow_private=False))
-        assert isinstance(normalise_url(url), str)
+        assert isinstance(normalize_url(url), str)
 
 
 # --- sniff, decode, extract ---------------------------------------------------------------

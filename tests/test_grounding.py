@@ -69,7 +69,7 @@ def test_quote_in_text(quote: str, grounded: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "normalised"),
+    ("raw", "normalized"),
     [
         ("\u201cdeep\u201d \u2018end\u2019", "\"deep\" 'end'"),
         ("a\u2014b\u2013c\u2212d\u2010e", "a-b-c-d-e"),
@@ -81,8 +81,8 @@ def test_quote_in_text(quote: str, grounded: bool) -> None:
         ("5\u2032 10\u2033", "5' 10\""),
     ],
 )
-def test_normalize_for_match(raw: str, normalised: str) -> None:
-    assert normalize_for_match(raw) == normalised
+def test_normalize_for_match(raw: str, normalized: str) -> None:
+    assert normalize_for_match(raw) == normalized
 
 
 def _brief(*, summary: str = "India and the US deepen defence ties.") -> Brief:

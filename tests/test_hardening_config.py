@@ -76,6 +76,7 @@ def test_env_file_variable_and_flag_name_the_file(
         load_settings()
 
 
+@pytest.mark.subprocess
 def test_cli_ignores_a_hostile_dotenv_and_says_so(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(HOSTILE_ENV)
     env = {k: v for k, v in __import__("os").environ.items()}

@@ -23,7 +23,7 @@ from tests.fakes.web import ARTICLE_PARAGRAPHS, FakeWeb
 from tests.test_hardening_injection import leaks
 from tests.test_slack_support import BotProcess, bot_env, bot_settings, is_brief, paste
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]  # starts briefbot as a process
 
 JOBS = 50
 KILLS = 5
@@ -53,7 +53,7 @@ def llm() -> Iterator[FakeOpenAI]:
 # modules before its turn, so a restart costs what a real restart costs after imports.
 LAUNCHER = """
 import sys, time, pathlib
-import bot.cli, bot.slack.runner, bot.service, bot.ingest.extract, bot.engines.openai_engine
+import bot.cli, bot.slack.serve, bot.service, bot.ingest.extract, bot.engines.openai_engine
 go = pathlib.Path(sys.argv[1])
 while not go.exists():
     time.sleep(0.01)

@@ -21,8 +21,8 @@ from pypdf import PdfReader, PdfWriter
 
 from bot import cli
 from bot.config import Settings
-from bot.digest.commands import handle_digest_command, handle_feed_command
-from bot.ingest import guard
+from bot.digest.subscriptions import handle_digest_command, handle_feed_command
+from bot.ingest import ssrf
 from bot.store import Store
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack, slash_command_payload
@@ -211,8 +211,8 @@ class LoopbackNetwork:
             "127.0.0.1", self.port, timeout=connect_timeout
         )
 
-    def network(self) -> guard.Network:
-        return guard.Network(resolver=self.resolve, connector=self.connect)
+    def network(self) -> ssrf.Network:
+        return ssrf.Network(resolver=self.resolve, connector=self.connect)
 
 
 @pytest.fixture

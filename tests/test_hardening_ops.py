@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from bot.access import USER_REFUSED
 from bot.config import Settings
-from bot.jobs import JobQueue
 from bot.models import Brief, Source
 from bot.slack import intake
+from bot.slack.jobs import JobQueue
 from bot.slack.limits import JobRate
 from bot.store import Store
 from tests.fakes.openai_server import FakeOpenAI

@@ -18,7 +18,7 @@ from bot.errors import BlockedAddressError
 from bot.ingest.decode import classify, sniff
 from bot.ingest.extract import canonical_link, extract_html
 from bot.ingest.fetch import fetch
-from bot.ingest.guard import Network
+from bot.ingest.ssrf import Network
 from tests.fakes.web import FakeWeb
 from tests.test_ssrf import NEVER, PRIVATE, FakeDNS, LoopbackConnector, RefusingConnector
 

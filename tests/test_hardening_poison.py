@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.jobs import MAX_ATTEMPTS, JobQueue
+from bot.slack.jobs import MAX_ATTEMPTS, JobQueue
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack
 from tests.fakes.web import FakeWeb

@@ -16,7 +16,7 @@ import pytest
 from bot import retention
 from bot.config import Settings
 from bot.digest.store import stamp
-from bot.jobs import JobQueue
+from bot.slack.jobs import JobQueue
 from bot.store import Store
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
@@ -124,14 +123,12 @@ async def test_gzip_bomb_is_refused_on_decoded_size(web: FakeWeb, settings: Sett
         await fetch(web.url("/bomb"), settings)
 
 
+@pytest.mark.timeout(30)  # without a total deadline the drip would outlast this
 async def test_slow_drip_body_hits_the_total_deadline(web: FakeWeb, settings: Settings) -> None:
     # Each byte arrives well within any read timeout; only a total deadline stops it.
-    started = time.monotonic()
     with pytest.raises(FetchError) as err:
         await fetch(web.url("/slow?interval=0.02"), settings)
-    elapsed = time.monotonic() - started
     assert "took longer than 1 s" in str(err.value)
-    assert 0.9 <= elapsed < 3.0
 
 
 async def test_refused_connection(settings: Settings) -> None:
@@ -148,7 +145,7 @@ async def test_pdf_bytes_arrive_intact(web: FakeWeb, settings: Settings) -> None
 
 
 async def test_unresolvable_host(settings: Settings) -> None:
-    from bot.ingest.guard import Network
+    from bot.ingest.ssrf import Network
 
     async def no_such_host(host: str, port: int) -> list[str]:
         return []

@@ -8,8 +8,6 @@ nurses' dispute (lower-case titles, unnamed organisations, offers against demand
 from __future__ import annotations
 
 import logging
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -510,15 +508,8 @@ def test_hard_wrapped_lines_are_joined_into_sentences() -> None:
     assert walkout.when == "on Friday"
 
 
-def test_fixture_articles_are_fast() -> None:
-    article = Article(text=load("steel_merger") + "\n\n" + load("port_strike"))
-    build_brief(article)
-    timings = []
-    for _ in range(5):
-        started = time.perf_counter()
-        build_brief(article)
-        timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) < 0.2
+# The offline engine's speed (goal: under 200 ms a brief) is measured by
+# bench/bench_offline.py against a same-process baseline, not asserted here on wall time.
 
 
 # --- Sentences --------------------------------------------------------------------------

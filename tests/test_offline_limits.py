@@ -107,6 +107,7 @@ def test_english_is_read_and_named() -> None:
     assert any(p.name == "Maria Lopez" for p in brief.participants)
 
 
+@pytest.mark.subprocess
 def test_cli_says_what_the_offline_engine_cannot_read(tmp_path: Path) -> None:
     source = tmp_path / "artikel.txt"
     source.write_text(GERMAN, encoding="utf-8")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -363,21 +362,21 @@ async def test_rate_limit_waits_for_retry_after(
 
 @pytest.mark.parametrize(
     "fault",
-    [Reply.error(500), Reply.error(502), Reply.reset(), Reply.hang(5)],
+    # The hang outlasts this test's pytest-timeout: only the client's timeout can end it.
+    [Reply.error(500), Reply.error(502), Reply.reset(), Reply.hang(600)],
     ids=["500", "502", "connection-reset", "hang-past-timeout"],
 )
+@pytest.mark.timeout(60)
 async def test_transient_fault_is_retried(
     server: FakeOpenAI, make_engine: Callable[..., OpenAIEngine], fault: Reply
 ) -> None:
     server.enqueue(fault, DRAFT)
-    started = time.monotonic()
     # A short timeout only where the fault needs one, so a slow CI box can't trip it.
     brief = await make_engine(llm_timeout=0.5 if fault.kind == "hang" else 5.0).brief(
         Article(text=ARTICLE)
     )
     assert [r.kind for r in server.chat_requests] == [fault.kind, "ok"]
     assert brief.summary == DRAFT["summary"] and brief.meta.llm_calls == 1
-    assert time.monotonic() - started < 4  # the hang was cut by the timeout, not waited out
 
 
 async def test_persistent_503_gives_up_after_max_attempts(

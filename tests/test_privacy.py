@@ -16,9 +16,9 @@ import pytest
 from bot import retention
 from bot.access import USER_REFUSED
 from bot.config import Settings
-from bot.jobs import JobQueue, NewJob
 from bot.models import Brief
-from bot.slack.commands import forgotten_text
+from bot.slack.jobs import JobQueue, NewJob
+from bot.slack.slash import forgotten_text
 from bot.store import Store
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.slack import FakeSlack, sign_request, slash_command_payload
@@ -244,6 +244,7 @@ async def test_a_session_with_faults_leaks_no_secret_into_logs_or_slack(
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_serve_process_at_debug_leaks_no_secret_on_stderr(
     make_settings: Callable[..., Settings], fake: FakeSlack, web: FakeWeb, llm: FakeOpenAI,
     tmp_path: Any,

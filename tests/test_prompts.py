@@ -102,6 +102,7 @@ def _build_wheel(out: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_installed_wheel_ships_and_renders_the_prompts(tmp_path: Path) -> None:
     wheel = _build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as archive:

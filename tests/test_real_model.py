@@ -34,7 +34,9 @@ from bot.service import BriefService
 from bot.tokens import count_tokens
 from tests import real_model
 
-pytestmark = [pytest.mark.model, pytest.mark.slow]
+# One xdist worker runs the whole tier (--dist loadgroup in .ci/run): one model server,
+# while the other core runs the rest of the suite.
+pytestmark = [pytest.mark.model, pytest.mark.slow, pytest.mark.xdist_group("real-model")]
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "sample-article.txt"
@@ -249,6 +251,6 @@ def test_the_cli_on_the_sample_article_prints_no_hollow_brief(
         errors = [ln for ln in done.stderr.splitlines() if ln.startswith("briefbot: error:")]
         assert len(errors) == 1 and "cut off" in errors[0] and done.stdout == ""
         return
-    brief = Brief.model_validate(json.loads(done.stdout))
+    [brief] = [Brief.model_validate(b) for b in json.loads(done.stdout)["briefs"]]
     _assert_not_hollow(brief, sample_text)
     assert brief.meta.fallback_reason or brief.meta.summary_supported

@@ -199,7 +199,7 @@ def test_discovery_finds_the_patterns_we_know() -> None:
     assert "bot.ingest.decode._HTML_TAG" in names
     assert "bot.ingest.extract._ATTR" in names
     assert "bot.ingest.links._SLACK_MARKUP" in names
-    assert "bot.ingest.guard._BLOCKED_NETS" not in names  # not patterns: nothing else sneaks in
+    assert "bot.ingest.ssrf._BLOCKED_NETS" not in names  # not patterns: nothing else sneaks in
     assert len(PATTERNS) >= 40
 
 

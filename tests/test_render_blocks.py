@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import Block
 from bot.errors import ConfigError
 from bot.models import Brief, BriefMeta, NextStep, Participant, Tension, Topic
 from bot.render import SlackMessage, build_error_message, build_messages, build_placeholder
-from bot.render.blocks import split_text, truncate
+from bot.render.block_kit import split_text, truncate
 from tests.test_render import hostile_brief
 
 CONTROL = re.compile(r"<[!@#]")

@@ -20,8 +20,8 @@ import pytest
 from bot.config import Settings
 from bot.digest.schedule import next_slot
 from bot.digest.store import DigestStore
-from bot.slack.runner import running
 from bot.slack.scopes import API_METHOD_SCOPES
+from bot.slack.serve import running
 from bot.store import Store
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack, slash_command_payload

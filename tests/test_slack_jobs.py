@@ -12,8 +12,8 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.jobs import Job, JobQueue, NewJob
 from bot.slack.channels import ChannelSettings
+from bot.slack.jobs import Job, JobQueue, NewJob
 from bot.slack.pacing import ChannelPacer
 from bot.slack.worker import JobRunner
 from bot.store import Store
@@ -182,16 +182,33 @@ async def test_stop_hands_unfinished_jobs_back(queue: JobQueue) -> None:
 # --- the per-channel pace ----------------------------------------------------------------
 
 
+class SimulatedClock:
+    """Time that passes only when the code under test sleeps: pacing without wall time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)  # still yield, so the other channels' posts interleave
+
+
 async def test_posts_in_one_channel_are_spaced_and_other_channels_dont_wait() -> None:
-    pacer = ChannelPacer(0.05)
+    clock = SimulatedClock()
+    pacer = ChannelPacer(1.0, clock=clock, sleep=clock.sleep)
     stamps: dict[str, list[float]] = {"C1": [], "C2": []}
 
     async def post(channel: str) -> None:
         await pacer.wait(channel)
-        stamps[channel].append(time.monotonic())
+        stamps[channel].append(clock())
 
-    start = time.monotonic()
     await asyncio.gather(*(post("C1") for _ in range(4)), post("C2"))
     gaps = [b - a for a, b in itertools.pairwise(stamps["C1"])]
-    assert min(gaps) >= 0.045
-    assert stamps["C2"][0] - start < 0.04
+    assert min(gaps) >= 1.0
+    assert len(stamps["C2"]) == 1
+    assert clock.sleeps == [1.0, 1.0, 1.0]  # C1's 2nd, 3rd and 4th posts; C2 never waited

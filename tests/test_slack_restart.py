@@ -22,7 +22,7 @@ from tests.test_slack_support import (
     paste,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]  # starts briefbot as a process
 
 
 @pytest.fixture

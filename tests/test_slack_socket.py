@@ -12,11 +12,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.jobs import Job, JobQueue, NewJob
-from bot.slack import blocks, commands
+from bot.slack import notices, slash
+from bot.slack.jobs import Job, JobQueue, NewJob
 from bot.slack.poster import METADATA_TYPE
-from bot.slack.runner import running
 from bot.slack.scopes import API_METHOD_SCOPES
+from bot.slack.serve import running
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import (
     FakeSlack,
@@ -426,7 +426,7 @@ async def test_shutdown_hands_a_running_job_back_for_the_next_start(
     make_settings: Callable[..., Settings], fake: FakeSlack, web: FakeWeb, llm: FakeOpenAI,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    monkeypatch.setattr("bot.slack.runner.SHUTDOWN_GRACE_SECONDS", 0.1)
+    monkeypatch.setattr("bot.slack.serve.SHUTDOWN_GRACE_SECONDS", 0.1)
     llm.delay = 5.0
     settings = bot_settings(make_settings, fake, llm)
     async with bot_running(settings, fake):
@@ -443,12 +443,12 @@ async def test_shutdown_hands_a_running_job_back_for_the_next_start(
 async def test_other_areas_can_add_subcommands_and_text_starting_with_one_is_briefed(
     settings: Settings, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def echo(deps: Any, body: dict[str, Any], args: str) -> commands.Reply:
-        return commands.Reply(blocks.text_message(f"echo: {args}"))
+    async def echo(deps: Any, body: dict[str, Any], args: str) -> slash.Reply:
+        return slash.Reply(notices.text_message(f"echo: {args}"))
 
-    monkeypatch.setattr(commands, "_SUBCOMMANDS", dict(commands._SUBCOMMANDS))
-    commands.add_subcommand("echo", echo, takes_args=True)
-    commands.add_subcommand("later", echo, takes_args=True, after_ack=True)
+    monkeypatch.setitem(slash.SUBCOMMANDS, "echo", slash.Subcommand(echo, takes_args=True))
+    later_one = slash.Subcommand(echo, takes_args=True, after_ack=True)
+    monkeypatch.setitem(slash.SUBCOMMANDS, "later", later_one)
     words = "help wanted: " + "the harbour council met again on Monday to talk about pay " * 6
     url = fake.response_url()
     async with bot_running(settings, fake):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.slack.runner import Bot, Mode, running
+from bot.slack.serve import Bot, Mode, running
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack, event_callback, message_event
 

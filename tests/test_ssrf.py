@@ -19,7 +19,7 @@ import pytest
 from bot.config import Settings
 from bot.errors import BlockedAddressError, FetchError, InputError
 from bot.ingest.fetch import fetch
-from bot.ingest.guard import Network
+from bot.ingest.ssrf import Network
 from tests.fakes.web import ARTICLE_HTML, FakeWeb
 
 PUBLIC_IP = "93.184.216.34"  # example.com's documented address; never actually dialled

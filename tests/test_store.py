@@ -180,7 +180,6 @@ KEY_ARGS: dict[str, Any] = {
     "engine": "openai",
     "model": "gpt-4o-mini",
     "prompt_version": "brief-v3",
-    "template_version": "md1.mrkdwn1.items1",
 }
 
 
@@ -188,7 +187,6 @@ KEY_ARGS: dict[str, Any] = {
     "change",
     [
         {"prompt_version": "brief-v4"},
-        {"template_version": "md2.mrkdwn1.items1"},
         {"model": "gpt-4o"},
         {"model": None},
         {"engine": "offline"},
@@ -200,7 +198,7 @@ def test_cache_key_changes_with_what_shapes_the_brief(change: dict[str, Any]) ->
     assert cache_key(**{**KEY_ARGS, **change}) != cache_key(**KEY_ARGS)
 
 
-def test_cache_key_uses_normalised_url_or_content_hash() -> None:
+def test_cache_key_uses_normalized_url_or_content_hash() -> None:
     same = {**KEY_ARGS, "url": "HTTPS://EXAMPLE.com/a#frag", "content_hash": "other"}
     assert cache_key(**same) == cache_key(**KEY_ARGS)
     text = {**KEY_ARGS, "url": None}

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.digest.store import DigestStore
-from bot.jobs import JobQueue, NewJob
 from bot.retention import forget_channel
 from bot.slack.channels import ChannelSettings
+from bot.slack.jobs import JobQueue, NewJob
 from bot.store import MIGRATIONS, Store
 from bot.store.copy import copy_database
 from bot.store.migrations import apply_migrations
@@ -139,9 +139,7 @@ def test_questions_are_stored_per_team_on_postgres(pg_url: str) -> None:
                                 url=None, text=f"text of {team}")  # fmt: skip
         ask.remember_thread(team="T1", channel="C1", thread_ts="1.0", key="k", title="t2",
                             url=None, text="newer")  # fmt: skip
-        assert [a.text for a in ask.articles(team="T1", channel="C1", thread_ts="1.0")] == [
-            "newer"
-        ]
+        assert [a.text for a in ask.articles(team="T1", channel="C1", thread_ts="1.0")] == ["newer"]
         answer = Answer(question="Who?", answer="Ines Weber.", answered=True, engine="offline")
         ask.record_answer(answer, team="T1", channel="C1", thread_ts="1.0", question_ts="2.0")
         assert [t.question for t in ask.history(team="T1", channel="C1", thread_ts="1.0")] == [

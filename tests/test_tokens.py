@@ -191,6 +191,7 @@ def run_child(env: dict[str, str]) -> dict[str, Any]:
     return dict(json.loads(result.stdout))
 
 
+@pytest.mark.subprocess
 def test_fresh_process_with_an_empty_cache_dir_counts_offline(tmp_path: Path) -> None:
     cache = tmp_path / "empty-cache"
     seen = run_child({"TIKTOKEN_CACHE_DIR": str(cache)})
@@ -200,6 +201,7 @@ def test_fresh_process_with_an_empty_cache_dir_counts_offline(tmp_path: Path) ->
     assert seen["tried"] == []
 
 
+@pytest.mark.subprocess
 def test_fresh_process_without_cache_setting_uses_our_cache_dir(tmp_path: Path) -> None:
     seen = run_child({"XDG_CACHE_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path)})
     expected = tmp_path / "xdg" / "briefbot" / "tiktoken"

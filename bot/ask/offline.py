@@ -27,9 +27,7 @@ def _supported(hit: Hit, question_terms: int) -> bool:
     return hit.coverage > MIN_COVERAGE or shared >= MIN_SHARED_WORDS
 
 
-def answer_offline(
-    text: str, question: str, *, history: list[Turn] | None = None
-) -> AnswerDraft:
+def answer_offline(text: str, question: str, *, history: list[Turn] | None = None) -> AnswerDraft:
     """Answer from the article's own sentences; ``answered=False`` when none supports it."""
     index = SentenceIndex(text)
     query = question

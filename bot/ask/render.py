@@ -10,7 +10,7 @@ import json
 
 from bot.ask.models import Answer
 from bot.render import SlackMessage
-from bot.render.blocks import truncate
+from bot.render.block_kit import truncate
 from bot.sanitize import link, sanitize_slack
 
 SECTION_LIMIT = 2900

@@ -25,6 +25,7 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+
 def ground_answer(draft: AnswerDraft, text: str) -> tuple[AnswerDraft, int]:
     """Keep only quotes found verbatim in ``text`` (at most 3); strip foreign URLs.
 
@@ -69,7 +70,6 @@ class AskService:
     async def aclose(self) -> None:
         if self._model is not None:
             await self._model.aclose()
-
 
     async def ask(
         self,

@@ -1,7 +1,7 @@
 """The Digest model and its pure composition from briefs: themes, tensions, next steps.
 
 Offline, related articles are grouped by the participants and topics they share
-(union-find over normalised names), and each theme's one-line synthesis is built from
+(union-find over normalized names), and each theme's one-line synthesis is built from
 those shared names. The model path (bot.digest.synthesis) replaces only the themes and
 their one-liners; tensions and next steps always come from the grounded briefs.
 """
@@ -140,7 +140,7 @@ def and_join(words: Sequence[str]) -> str:
 
 
 def _names(brief: Brief | None) -> dict[str, tuple[str, str]]:
-    """Normalised name -> (display name, "topic" | "participant") for one brief."""
+    """Normalized name -> (display name, "topic" | "participant") for one brief."""
     found: dict[str, tuple[str, str]] = {}
     if brief is None:
         return found

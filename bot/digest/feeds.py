@@ -52,7 +52,7 @@ class FeedItem:
     link: str | None
     summary: str
     published: datetime | None
-    #: Its identities for "seen before": ``id:<guid>``, ``link:<normalised url>``.
+    #: Its identities for "seen before": ``id:<guid>``, ``link:<normalized url>``.
     keys: tuple[str, ...]
 
 

@@ -166,9 +166,7 @@ async def brief_feed_items(
     try:
         done = await asyncio.gather(*(one(item) for item in items))
     finally:
-        close = getattr(service.engine, "aclose", None)
-        if close is not None:
-            await close()
+        await service.engine.aclose()
     return [a for a, _, _ in done], sum(c for _, c, _ in done), sum(bad for _, _, bad in done)
 
 

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.digest.compose import Digest, DigestItem, DigestStep, DigestTension
-from bot.render.blocks import (
+from bot.render.block_kit import (
     FALLBACK_LIMIT,
     HEADER_LIMIT,
     MAX_BLOCKS,

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 
 from bot.digest.schedule import Cadence, Subscription
+from bot.slack.jobs import finished_briefs
 from bot.store import Store
 from bot.store.db import PgConnection, connect, is_db_error, is_postgres, transaction
 
@@ -361,14 +362,11 @@ class DigestStore:
     def brief_threads(self, team: str, channel: str, *, since: datetime) -> list[BriefThread]:
         """Briefs the Slack job queue finished in this channel since ``since``, oldest first.
 
-        Read-only over the queue's ``jobs`` table (bot/jobs.py); empty if it isn't there.
+        Read-only over the queue's ``jobs`` table (bot/slack/jobs.py); empty if it isn't there.
         """
         try:
-            rows = self._rows(
-                "SELECT payload, placeholder_ts, updated_at FROM jobs WHERE kind = 'brief'"
-                " AND state = 'done' AND updated_at >= ? ORDER BY updated_at",
-                (since.timestamp() - 3600,),  # a job can finish a little after its brief
-            )
+            with self._lock:  # a job can finish a little after its brief: look an hour back
+                rows = finished_briefs(self._conn, since=since.timestamp() - 3600)
         except Exception as exc:
             if not is_db_error(exc):
                 raise

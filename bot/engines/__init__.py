@@ -16,7 +16,20 @@ class Engine(Protocol):
 
     name: str
 
+    @property
+    def cache_version(self) -> str:
+        """What produced a brief besides the engine and model: its prompts or its rules.
+
+        Part of the cache key, so a change here invalidates cached briefs, and nothing
+        else (a display template, say) does.
+        """
+        ...
+
     async def brief(self, article: Article, *, language: str | None = None) -> Brief: ...
+
+    async def aclose(self) -> None:
+        """Release connections; the engine is not used again."""
+        ...
 
 
 def make_engine(settings: Settings, name: EngineName | None = None) -> Engine:

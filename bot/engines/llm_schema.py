@@ -86,7 +86,7 @@ def _merge_roles(roles: Iterable[str | None]) -> str | None:
 
 
 def dedupe_draft(draft: BriefDraft) -> BriefDraft:
-    """Merge participants and topics that share a normalised name, in first-seen order.
+    """Merge participants and topics that share a normalized name, in first-seen order.
 
     A merged participant keeps the first evidence and every distinct role. Exact repeats of
     tensions and next steps go too. Models repeat items across chunks; this makes sure no
@@ -108,6 +108,47 @@ def dedupe_draft(draft: BriefDraft) -> BriefDraft:
         tensions=_unique(draft.tensions, lambda t: normalize_name(t.description)),
         next_steps=_unique(draft.next_steps, lambda s: normalize_name(s.action)),
     )
+
+
+def trim_partials(partials: list[BriefDraft]) -> list[BriefDraft]:
+    """Partial briefs for a reduce call, with each item given once.
+
+    Overlapping chunks make neighbouring partials repeat the same people and topics. An
+    item keeps its first partial's place and evidence (with every distinct role); later
+    repeats go. The merge would drop them anyway (``dedupe_draft``), so the reduce call
+    reads fewer tokens and loses no item and no evidence it would have kept.
+    """
+    people: dict[str, ParticipantDraft] = {}
+    seen: set[tuple[str, str]] = set()
+    trimmed: list[BriefDraft] = []
+    for partial in partials:
+        participants = []
+        for p in partial.participants:
+            key = normalize_name(p.name) or p.name
+            first = people.get(key)
+            if first is None:
+                people[key] = p.model_copy()
+                participants.append(people[key])
+            else:
+                first.role = _merge_roles([first.role, p.role])
+
+        def fresh(kind: str, name: str) -> bool:
+            key = (kind, normalize_name(name) or name)
+            if key in seen:
+                return False
+            seen.add(key)
+            return True
+
+        trimmed.append(
+            BriefDraft(
+                summary=partial.summary,
+                participants=participants,
+                topics=[t for t in partial.topics if fresh("topic", t.name)],
+                tensions=[t for t in partial.tensions if fresh("tension", t.description)],
+                next_steps=[s for s in partial.next_steps if fresh("step", s.action)],
+            )
+        )
+    return trimmed
 
 
 def draft_to_brief(draft: BriefDraft, *, article: Article, meta: BriefMeta) -> Brief:

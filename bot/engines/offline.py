@@ -223,6 +223,13 @@ class OfflineEngine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    @property
+    def cache_version(self) -> str:
+        return str(VERSION)
+
+    async def aclose(self) -> None:
+        """Nothing to release: no client, no connections."""
+
     async def brief(self, article: Article, *, language: str | None = None) -> Brief:
         # Linear, but a long article still takes seconds of CPU: in a worker thread the
         # event loop keeps answering Slack (acks, /healthz) meanwhile. ``language`` is the

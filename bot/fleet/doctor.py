@@ -60,8 +60,14 @@ def _database_and_queue(settings: Settings) -> list[Row]:
             return [*rows, ("queue", "fail", "the job queue needs the fleet extra: "
                             "pip install 'briefbot[fleet]'.")]  # fmt: skip
         if not live:
-            rows.append(("queue", "warn", f"procrastinate ready, but no worker has a recent "
-                         f"heartbeat ({waiting} job(s) waiting): start `briefbot worker`."))
+            rows.append(
+                (
+                    "queue",
+                    "warn",
+                    f"procrastinate ready, but no worker has a recent "
+                    f"heartbeat ({waiting} job(s) waiting): start `briefbot worker`.",
+                )
+            )
         else:
             rows.append(("queue", "ok", f"procrastinate: {live} live worker(s), "
                          f"{waiting} job(s) waiting"))  # fmt: skip

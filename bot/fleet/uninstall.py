@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.slack.jobs import delete_team
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,7 @@ def forget_team(*, store: Store, team: str) -> dict[str, int]:
                 f'DELETE FROM "{table}" WHERE team = ?',  # noqa: S608
                 (team,),
             ).rowcount
-        deleted["jobs"] = conn.execute(
-            "DELETE FROM jobs WHERE json_extract(payload, '$.team') = ?", (team,)
-        ).rowcount
+        deleted["jobs"] = delete_team(conn, team)
     return deleted
 
 

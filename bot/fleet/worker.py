@@ -23,13 +23,13 @@ import procrastinate
 
 from bot import metrics, retention
 from bot.config import Settings
-from bot.digest.runner import Clock
+from bot.digest.delivery import Clock
 from bot.errors import ConfigError
 from bot.fleet.queue import QUEUE, TASK, build_queue_app, dispatcher, ensure_schema, retry_stalled
-from bot.jobs import JobQueue
 from bot.logs import job_context
 from bot.service import BriefService
 from bot.slack.client import build_web_client
+from bot.slack.jobs import JobQueue
 from bot.slack.pacing import ChannelPacer
 from bot.slack.poster import Poster
 from bot.store import Store
@@ -83,7 +83,7 @@ async def working(
 ) -> AsyncIterator[Worker]:
     """Open everything a worker needs and run jobs until the context exits."""
     check_fleet_settings(settings)
-    from bot.slack.runner import _close_engine, _start_digests
+    from bot.slack.serve import _close_engine, _start_digests
 
     async with contextlib.AsyncExitStack() as stack:
         store = stack.enter_context(Store.open(settings.database_url))
@@ -147,7 +147,6 @@ async def working(
         yield Worker(app=app, queue=queue, poster=poster)
 
 
-
 def _spawner(tasks: set[asyncio.Task[None]]) -> Callable[..., None]:
     def spawn(coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
@@ -192,4 +191,3 @@ def run(settings: Settings) -> None:
             await stop.wait()
 
     asyncio.run(main())
-

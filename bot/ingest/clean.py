@@ -83,7 +83,7 @@ def _is_sweepable(line: str) -> bool:
     )
 
 
-def _normalise(text: str) -> str:
+def _normalize(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\u2028", "\n").replace("\u2029", "\n\n")
@@ -116,8 +116,8 @@ def _drop_duplicate_title(lines: list[str]) -> list[str]:
 
 
 def clean_pasted_text(text: str) -> str:
-    """Normalise whitespace, drop invisible characters, and cut trailing web junk."""
-    lines = _normalise(text).split("\n")
+    """Normalize whitespace, drop invisible characters, and cut trailing web junk."""
+    lines = _normalize(text).split("\n")
     lines = [line for line in lines if _key(line) not in _AD_MARKERS or not line.strip()]
     lines = _drop_duplicate_title(lines)
     lines = _cut_trailing_junk(lines)

@@ -95,7 +95,14 @@ def meta_charset(body: bytes) -> str | None:
 
 
 def decode_text(body: bytes, header_charset: str | None = None, *, markup: bool = False) -> str:
-    """Decode: BOM, then strict UTF-8, then <meta> charset, then header, then detection."""
+    """Decode: BOM, strict UTF-8, declared charset, mostly-valid UTF-8, then detection.
+
+    Valid UTF-8 wins over a declaration because pages often declare Latin-1 and send UTF-8,
+    and Latin-1 text is almost never valid UTF-8 by accident. A declared charset comes next.
+    Text that is UTF-8 apart from a few broken bytes (a file cut inside its last character)
+    stays UTF-8 with only those bytes replaced: one bad byte must not hand it to a detector
+    that reads it as Mac Roman.
+    """
     for bom, encoding in _BOMS:
         if body.startswith(bom):
             return body.decode(encoding, errors="replace")
@@ -107,9 +114,70 @@ def decode_text(body: bytes, header_charset: str | None = None, *, markup: bool 
         codec = _codec(label)
         if codec and codec != "utf-8":
             return body.decode(codec, errors="replace")
-    best = charset_normalizer.from_bytes(body[:200_000]).best()
-    codec = _codec(best.encoding) if best is not None else None
-    return body.decode(codec or "cp1252", errors="replace")
+    if mostly_utf8(body):
+        return body.decode("utf-8", errors="replace")
+    codec = _detect(body[:200_000])
+    if codec is None:
+        # No BOM, not UTF-8, no declaration: the web's default (and Latin-1's superset).
+        return body.decode("cp1252", errors="replace")
+    return body.decode(codec, errors="replace")
+
+
+def _detect(body: bytes) -> str | None:
+    """The detector's charset; on a tie, windows-1252 (the web's default, a Latin-1 superset).
+
+    Short Western text scores the same in several single-byte charsets, and the detector's
+    first pick (often windows-1250) turns Spanish "engaño" into "engańo".
+    """
+    matches = charset_normalizer.from_bytes(body)
+    best = matches.best()
+    if best is None:
+        return None
+    tied = [m.encoding for m in matches if m.chaos <= best.chaos and m.coherence >= best.coherence]
+    return "cp1252" if "cp1252" in tied else _codec(best.encoding)
+
+
+def mostly_utf8(body: bytes) -> bool:
+    """True when the only broken UTF-8 is a cut last character or a rare stray byte.
+
+    Needs real multi-byte characters as evidence: Latin-1 text has none (each accented
+    letter is one invalid byte), so it never passes for UTF-8 here.
+    """
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(body, final=False)
+        cut_only = True  # valid but for an unfinished sequence at the very end
+    except UnicodeDecodeError:
+        cut_only = False
+    text = body.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = len(text) - len(text.encode("ascii", "ignore")) - bad  # C speed on 10 MB
+    return good >= 1 if cut_only else good >= 20 * bad
+
+
+#: Control characters that never appear in text (tab, newlines and form feed do).
+_BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7f"
+
+
+def looks_binary(body: bytes) -> bool:
+    """Bytes that are not text in any charset: NULs or many control characters.
+
+    UTF-16/32 with a BOM hold NULs legitimately and are decoded by ``decode_text``.
+    """
+    if body.startswith(tuple(bom for bom, _ in _BOMS[1:])):
+        return False
+    head = body[:8192]
+    if not head:
+        return False
+    if b"\0" in head:
+        return True
+    controls = len(head) - len(head.translate(None, _BINARY_BYTES))
+    return controls > max(2, len(head) // 100)
+
+
+def undecodable(text: str) -> bool:
+    """Decoded text that is mostly replacement characters: not text Briefbot can read."""
+    sample = text[:20_000]
+    return bool(sample) and sample.count("\ufffd") > max(8, len(sample) // 50)
 
 
 def sniff(body: bytes) -> Kind | None:

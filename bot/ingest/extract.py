@@ -17,7 +17,8 @@ from urllib.parse import urljoin, urlsplit
 
 from bot.errors import TooLargeError, UnsupportedContentError
 from bot.ingest.clean import clean_pasted_text
-from bot.ingest.decode import Kind, classify, decode_text
+from bot.ingest.decode import Kind, classify, decode_text, looks_binary, undecodable
+from bot.ingest.metadata import better_title, clean_author, clean_site
 
 if TYPE_CHECKING:  # imported where used: the bot process itself never parses HTML or PDF
     import pypdf
@@ -112,13 +113,15 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
     if canonical is None or canonical == url:
         found = canonical_link(html[:_CANONICAL_SCAN])
         canonical = _http_url(found, url) if found else canonical
+    site = clean_site(_str(doc.sitename)) if doc else None
+    title = _str(doc.title) if doc else None
     return Extracted(
         text=text,
         kind="html",
-        title=_str(doc.title) if doc else None,
-        author=_str(doc.author) if doc else None,
+        title=better_title(title, site, headline(text)),
+        author=clean_author(_str(doc.author)) if doc else None,
         date=_str(doc.date) if doc else None,
-        site=_str(doc.sitename) if doc else None,
+        site=site,
         canonical_url=canonical,
     )
 
@@ -225,6 +228,11 @@ def extract_pdf(
     )
 
 
+def _caseless(ch: str) -> bool:
+    """A letter of a script without capitals (Korean, Chinese, Arabic...): any may open a title."""
+    return ch.isalpha() and ch.lower() == ch.upper()
+
+
 def headline(text: str) -> str | None:
     """The first line, when it reads like a headline rather than a sentence of the body."""
     first, _, rest = text.strip().partition("\n")
@@ -235,7 +243,9 @@ def headline(text: str) -> str | None:
         or len(first) > _HEADLINE_MAX_CHARS
         or len(first.split()) > _HEADLINE_MAX_WORDS
         or first[-1] in ".,;:"
-        or not (first[0].isupper() or first[0].isdigit() or first[0] in "\"“‘'")
+        or not (
+            first[0].isupper() or first[0].isdigit() or first[0] in "\"“‘'" or _caseless(first[0])
+        )
     ):
         return None
     return first
@@ -245,6 +255,14 @@ def extract_plain(text: str, *, kind: Kind = "text") -> Extracted:
     """Plain text or Markdown, cleaned; the title is the first line if it is a headline."""
     clean = clean_pasted_text(text)
     return Extracted(text=clean, kind=kind, title=headline(clean))
+
+
+def _binary(name: str) -> UnsupportedContentError:
+    what = name or "That document"
+    return UnsupportedContentError(
+        f"{what} holds binary data, not text Briefbot can read.",
+        hint="Use an .html, .txt, .md or .pdf file, or paste the article text.",
+    )
 
 
 def extract_document(
@@ -259,7 +277,11 @@ def extract_document(
     kind = classify(content_type, body, name=name or (urlsplit(url).path if url else ""))
     if kind == "pdf":
         return extract_pdf(body, name=f"The PDF {name}" if name else "That PDF")
+    if kind != "html" and looks_binary(body):
+        raise _binary(name)
     text = decode_text(body, charset, markup=kind == "html")
+    if undecodable(text):
+        raise _binary(name)
     if kind == "html":
         return extract_html(text, url)
     return extract_plain(text, kind=kind)

@@ -15,7 +15,7 @@ import httpx
 
 from bot.config import Settings
 from bot.errors import FetchError, TooLargeError
-from bot.ingest.guard import GuardedTransport, Network, check_url
+from bot.ingest.ssrf import GuardedTransport, Network, check_url
 
 log = logging.getLogger(__name__)
 

@@ -7,16 +7,20 @@ import mimetypes
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from bot import metrics
 from bot.config import Settings
 from bot.errors import InputError, NoTextError, TooLargeError
-from bot.ingest.decode import classify
+from bot.ingest.decode import classify, sniff
 from bot.ingest.extract import Extracted, extract_document, extract_plain
-from bot.ingest.fetch import fetch
-from bot.ingest.guard import Network
+from bot.ingest.metadata import site_from_host
 from bot.ingest.sandbox import parser_pool
 from bot.models import Article, Source
+
+if TYPE_CHECKING:
+    from bot.ingest.ssrf import Network
 
 #: Fewer words than this is not an article we can brief.
 MIN_WORDS = 40
@@ -48,10 +52,7 @@ _MEDIA_TYPES = {"html": "text/html", "pdf": "application/pdf", "text": "text/pla
 
 
 def _site_from(url: str | None) -> str | None:
-    host = urlsplit(url).hostname if url else None
-    if not host:
-        return None
-    return host.removeprefix("www.")
+    return site_from_host(urlsplit(url).hostname if url else None)
 
 
 def _say(progress: Callable[[str], None] | None, message: str) -> None:
@@ -65,17 +66,22 @@ async def _from_url(
     progress: Callable[[str], None] | None,
     network: Network | None,
 ) -> Article:
-    _say(progress, f"Fetching {_site_from(source.value) or source.value}…")
-    fetched = await fetch(source.value, settings, network=network)
+    host = urlsplit(source.value).hostname or source.value
+    _say(progress, f"Fetching {host.removeprefix('www.')}…")
+    from bot.ingest.fetch import fetch  # httpx and the guard: only links need them
+
+    with metrics.timed("fetch"):
+        fetched = await fetch(source.value, settings, network=network)
     _say(progress, "Reading the article…")
-    doc = await read_document(
-        fetched.body,
-        settings,
-        what=f"the page at {fetched.final_url}",
-        content_type=fetched.content_type,
-        charset=fetched.charset,
-        url=fetched.final_url,
-    )
+    with metrics.timed("extract"):
+        doc = await read_document(
+            fetched.body,
+            settings,
+            what=f"the page at {fetched.final_url}",
+            content_type=fetched.content_type,
+            charset=fetched.charset,
+            url=fetched.final_url,
+        )
     if word_count(doc.text) < MIN_WORDS:
         raise NoTextError(
             f"No readable article text at {fetched.final_url} "
@@ -126,11 +132,10 @@ async def _from_file(
 ) -> Article:
     path = Path(source.value)
     _say(progress, f"Reading {path.name}…")
-    body = await asyncio.to_thread(_read_file, path, settings.fetch_max_bytes)
-    content_type = _CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
-    doc = await read_document(
-        body, settings, what=path.name, content_type=content_type, name=path.name
-    )
+    with metrics.timed("extract"):  # a local read is no fetch: all of it is extract
+        body = await asyncio.to_thread(_read_file, path, settings.fetch_max_bytes)
+        kind = _CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+        doc = await read_document(body, settings, what=path.name, content_type=kind, name=path.name)
     if word_count(doc.text) < MIN_WORDS:
         raise NoTextError(
             f"No readable text in {path.name} (it may be empty, image-only or scanned).",
@@ -139,8 +144,15 @@ async def _from_file(
     return _article(doc, source, url=None, final_url=None)
 
 
-def _from_text(source: Source) -> Article:
-    doc = extract_plain(source.value)
+async def _from_text(source: Source, settings: Settings) -> Article:
+    # Piped or pasted HTML is a page, as it would be from a file: read it as one (in the
+    # parser process, like any HTML), or its markup becomes the title and its JSON-LD
+    # types become "participants".
+    if sniff(source.value[:4096].encode("utf-8", "replace")) == "html":
+        body = source.value.encode("utf-8", "replace")
+        doc = await read_document(body, settings, what="that page", content_type="text/html")
+    else:
+        doc = extract_plain(source.value)
     words = word_count(doc.text)
     if words == 0:
         raise InputError("There's no text to brief.", hint="Paste the article text or a link.")
@@ -180,4 +192,5 @@ async def load_article(
         return await _from_url(source, settings, progress, network)
     if source.kind == "file":
         return await _from_file(source, settings, progress)
-    return _from_text(source)
+    with metrics.timed("extract"):
+        return await _from_text(source, settings)

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.errors import InputError, UnsupportedContentError
+from bot.ingest.decode import decode_text, looks_binary, sniff, undecodable
 from bot.ingest.links import slack_links
 from bot.models import Source
 
@@ -71,9 +72,9 @@ def _looks_like_path(token: str) -> bool:
 
 def _file_source(path: Path) -> Source:
     if path.suffix.lower() not in FILE_TYPES:
-        shown = path.suffix or "(no extension)"
+        what = f"{path.suffix} files" if path.suffix else "files without an extension"
         raise UnsupportedContentError(
-            f"Briefbot can't read {shown} files ({path.name}).",
+            f"Briefbot can't read {what} ({path.name}).",
             hint="Use an .html, .txt, .md or .pdf file, or paste the text.",
         )
     return Source(kind="file", value=str(path))
@@ -100,7 +101,7 @@ def _single_token(token: str) -> Source | None:
         return _url_source("https://" + token, label)
     if _looks_like_path(token):
         raise InputError(
-            f"No such file: {token}",
+            f"No such file: {token}.",
             hint="Check the path, or give a link or the article text instead.",
         )
     return None
@@ -137,6 +138,32 @@ def _parse_one(arg: str, stdin_text: str | None) -> list[Source]:
     if links:
         return links
     return [Source(kind="text", value=text)]
+
+
+def decode_stdin(data: bytes) -> str:
+    """Piped bytes to text, charset-detected like a file; binary input is refused.
+
+    Reading stdin as bytes (not ``sys.stdin``'s locale decoding) keeps a Latin-1 file from
+    turning into surrogates that crash hashing later.
+    """
+    kind = sniff(data)
+    if kind == "pdf":
+        raise UnsupportedContentError(
+            "Briefbot reads PDFs from a file, not from stdin.",
+            hint="Give the PDF's path instead of -.",
+        )
+    if kind != "html" and looks_binary(data):
+        raise UnsupportedContentError(
+            "stdin holds binary data, not text Briefbot can read.",
+            hint="Pipe in the article's text or HTML, or give a file path or link.",
+        )
+    text = decode_text(data, markup=kind == "html")
+    if undecodable(text):
+        raise UnsupportedContentError(
+            "stdin holds binary data, not text Briefbot can read.",
+            hint="Pipe in the article's text or HTML, or give a file path or link.",
+        )
+    return text
 
 
 def parse_sources(args: Sequence[str], *, stdin_text: str | None = None) -> list[Source]:

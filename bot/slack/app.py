@@ -2,75 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-import bot.slack.digests  # noqa: F401  (registers /brief digest, follow, unfollow, feeds)
 from bot.config import Settings
-from bot.jobs import JobQueue, NewJob
-from bot.slack import commands, guard, home, messages, questions, shortcuts
-from bot.slack.channels import ChannelSettings
-from bot.slack.limits import Admission, JobRate
-from bot.store import Store
+from bot.slack import allowlist, home, messages, questions, shortcuts, slash
+from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
 
 #: Each area registers its thin listeners with ``register(app, deps)``. Questions come
 #: before messages: Bolt runs only the first listener that matches an event.
-LISTENER_AREAS = (questions, messages, commands, shortcuts, home)
-
-
-@dataclass
-class Deps:
-    """What listeners need: settings, storage, the job queue, and a way to run work later."""
-
-    settings: Settings
-    store: Store
-    queue: JobQueue
-    channels: ChannelSettings
-    client: AsyncWebClient | None = None
-    wake: Callable[[], None] = lambda: None
-    #: Multi-workspace installs: the client holding a team's token (bot/fleet/oauth.py).
-    clients: Callable[[str], Awaitable[AsyncWebClient]] | None = None
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    def enqueue(self, jobs: Iterable[NewJob]) -> list[bool]:
-        """Store jobs (a repeated identity is a no-op) and wake the workers; True if new."""
-        jobs = list(jobs)
-        if not jobs:
-            return []
-        new = self.queue.enqueue_many(jobs)
-        if any(new):
-            self.wake()
-        return new
-
-    def admit(
-        self, jobs: Iterable[NewJob], *, team: str, user: str | None, channel: str
-    ) -> Admission:
-        """The jobs within the user's and the channel's hourly rate (see bot.slack.limits)."""
-        rate = JobRate.from_settings(self.queue.conn, self.settings)
-        return rate.admit(list(jobs), team=team, user=user, channel=channel)
-
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run non-durable follow-up work (Home tab, ephemeral notes) after the ack."""
-        task = asyncio.create_task(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def cancel_tasks(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task failed", exc_info=task.exception())
+LISTENER_AREAS = (questions, messages, slash, shortcuts, home)
 
 
 class _NoTokenNotice(logging.Filter):
@@ -107,7 +53,7 @@ def build_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> Asyn
 
         uninstall.register(app, store=deps.store,
                            installations=installations(settings, store=deps.store))  # fmt: skip
-    guard.register(app, deps)  # the allow-list, in front of every listener
+    allowlist.register(app, deps)  # the allow-list, in front of every listener
     for area in LISTENER_AREAS:
         area.register(app, deps)
 

@@ -5,17 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-CHANNEL_SETTINGS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS channel_settings (
-    team       TEXT NOT NULL,
-    channel    TEXT NOT NULL,
-    auto_brief INTEGER,
-    updated_by TEXT,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (team, channel)
-);
-"""
-
 
 class ChannelSettings:
     """Reads and writes the channel_settings table; unset channels use the default.

@@ -1,8 +1,8 @@
 """``/brief digest ...``, ``/brief follow|unfollow <url>`` and ``/brief feeds`` in Slack.
 
-Thin handlers over bot.digest.commands: they take the team, channel and user from the
+Thin handlers over bot.digest.subscriptions: they take the team, channel and user from the
 slash command, look up the user's Slack time zone when a schedule names none, and show
-the reply privately. Importing this module registers them with the /brief router.
+the reply privately. ``bot.slack.slash.all_subcommands`` lists them for the router.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.digest.commands import handle_digest_command, handle_feed_command
 from bot.digest.schedule import parse_schedule_command, parse_zone
+from bot.digest.subscriptions import handle_digest_command, handle_feed_command
 from bot.errors import InputError
-from bot.slack import blocks
-from bot.slack.commands import Reply, add_subcommand
+from bot.slack import notices
+from bot.slack.slash import Reply, Subcommand
 
 if TYPE_CHECKING:
-    from bot.slack.app import Deps
+    from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ async def digest_command(deps: Deps, body: dict[str, Any], args: str) -> Reply:
         args, settings=deps.settings, store=deps.store, team=team, channel=channel,
         user_tz=user_tz, client=client, user=user,
     )  # fmt: skip
-    return Reply(blocks.text_message(f"{text}\n{note}" if note else text))
+    return Reply(notices.text_message(f"{text}\n{note}" if note else text))
 
 
 def feed_command(verb: str) -> Callable[[Deps, dict[str, Any], str], Awaitable[Reply]]:
@@ -86,14 +86,16 @@ def feed_command(verb: str) -> Callable[[Deps, dict[str, Any], str], Awaitable[R
             f"{verb} {args}".strip(), settings=deps.settings, store=deps.store, team=team,
             channel=channel, user=user,
         )  # fmt: skip
-        return Reply(blocks.text_message(text))
+        return Reply(notices.text_message(text))
 
     return handler
 
 
 # Answered after the ack: they call Slack (users.info), compose and post a digest, or
 # read a feed over the network, any of which can outlast Slack's 3 s.
-add_subcommand("digest", digest_command, takes_args=True, after_ack=True)
-add_subcommand("follow", feed_command("follow"), takes_args=True, after_ack=True)
-add_subcommand("unfollow", feed_command("unfollow"), takes_args=True)
-add_subcommand("feeds", feed_command("feeds"))
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "digest": Subcommand(digest_command, takes_args=True, after_ack=True),
+    "follow": Subcommand(feed_command("follow"), takes_args=True, after_ack=True),
+    "unfollow": Subcommand(feed_command("unfollow"), takes_args=True),
+    "feeds": Subcommand(feed_command("feeds")),
+}

@@ -14,11 +14,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import USER_REFUSED, AccessList
 from bot.sanitize import link, sanitize_slack
-from bot.slack.blocks import HELP_TEXT
+from bot.slack.notices import HELP_TEXT
 from bot.store import StoredBrief
 
 if TYPE_CHECKING:
-    from bot.slack.app import Deps
+    from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.ingest.links import is_media_link, is_slack_link, slack_links
-from bot.jobs import NewJob, job_identity, source_key
 from bot.models import Source
 from bot.sanitize import strip_mentions
+from bot.slack.jobs import NewJob, job_identity, source_key
 from bot.slack.limits import cap_text
 
 #: Links briefed from one message unless the caller says otherwise (the setting's default).

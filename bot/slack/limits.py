@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.config import Settings
-from bot.jobs import NewJob
+from bot.slack.jobs import NewJob, briefs_asked, known_ids
 
 WINDOW_SECONDS = 3600.0
 #: Job kinds that each stand for one brief; a /brief command stands for its sources.
@@ -85,22 +85,11 @@ class JobRate:
         )
 
     def _used(self, field_name: str, value: str, team: str) -> int:
-        row = self.conn.execute(
-            "SELECT COALESCE(SUM(CASE WHEN kind = 'command'"
-            " THEN json_array_length(payload, '$.sources') ELSE 1 END), 0) FROM jobs"
-            " WHERE created_at > ? AND kind IN ('brief', 'thread', 'command')"
-            " AND json_extract(payload, ?) = ? AND json_extract(payload, '$.team') = ?",
-            (self.clock() - WINDOW_SECONDS, f"$.{field_name}", value, team),
-        ).fetchone()
-        return int(row[0])
+        since = self.clock() - WINDOW_SECONDS
+        return briefs_asked(self.conn, field=field_name, value=value, team=team, since=since)
 
     def _known(self, jobs: Sequence[NewJob]) -> set[str]:
-        ids = [j.id for j in jobs]
-        if not ids:
-            return set()
-        marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(f"SELECT id FROM jobs WHERE id IN ({marks})", ids)  # noqa: S608
-        return {r[0] for r in rows}
+        return known_ids(self.conn, [j.id for j in jobs])
 
     def admit(
         self, jobs: Sequence[NewJob], *, team: str, user: str | None, channel: str

@@ -9,11 +9,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import intake
-from bot.slack.blocks import MENTION_HELP
-from bot.slack.guard import tell_privately
+from bot.slack.allowlist import tell_privately
+from bot.slack.notices import MENTION_HELP
 
 if TYPE_CHECKING:
-    from bot.slack.app import Deps
+    from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
 

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 
 class ChannelPacer:
     """Spaces posts in one channel ``interval`` seconds apart; other channels don't wait."""
 
-    def __init__(self, interval: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        interval: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.interval = interval
         self._clock = clock
+        self._sleep = sleep  # injectable with the clock, so tests pace on simulated time
         self._locks: dict[str, asyncio.Lock] = {}
         self._last: dict[str, float] = {}
 
@@ -27,5 +34,5 @@ class ChannelPacer:
                 delay = last + self.interval - self._clock()
                 if delay > 0:
                     # This sleep is the rate limit itself, not a wait for some other event.
-                    await asyncio.sleep(delay)
+                    await self._sleep(delay)
             self._last[channel] = self._clock()

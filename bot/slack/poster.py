@@ -29,12 +29,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.errors import BriefbotError
-from bot.jobs import MAX_ATTEMPTS, Job, JobQueue
 from bot.render import SlackMessage, build_error_message, build_messages, build_placeholder
 from bot.sanitize import link
 from bot.service import BriefResult, BriefService, describe_source
-from bot.slack import blocks, intake
+from bot.slack import intake, notices
 from bot.slack.channels import ChannelSettings
+from bot.slack.jobs import MAX_ATTEMPTS, Job, JobQueue
 from bot.slack.pacing import ChannelPacer
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class Poster:
                 self.queue.fail(job, _slack_error(exc))
                 if _slack_error(exc) in _CANT_POST:
                     # Someone asked (/brief, the shortcut): tell them privately why nothing came.
-                    await self._respond(job.payload.get("response_url"), blocks.NOT_IN_CHANNEL)
+                    await self._respond(job.payload.get("response_url"), notices.NOT_IN_CHANNEL)
         except Exception as exc:
             log.exception("job %s failed unexpectedly", job.id)
             self.queue.fail(job, f"{type(exc).__name__}: {exc}")
@@ -146,7 +146,7 @@ class Poster:
         log.error("job %s %s", job.id, error)
         if job.kind == intake.BRIEF:
             label = describe_source(intake.source_from_dict(p["source"]))
-            msg = build_error_message(blocks.GAVE_UP.format(label=label, attempts=MAX_ATTEMPTS))
+            msg = build_error_message(notices.GAVE_UP.format(label=label, attempts=MAX_ATTEMPTS))
             posted = await self._earlier_posts(job, p["channel"], p["thread_ts"])
             known = job.placeholder_ts or posted.get(0)
             if known is not None:
@@ -157,7 +157,7 @@ class Poster:
             label = "your request"
             await self._respond(
                 p.get("response_url"),
-                blocks.GAVE_UP.format(label=label, attempts=MAX_ATTEMPTS),
+                notices.GAVE_UP.format(label=label, attempts=MAX_ATTEMPTS),
             )
         self.queue.fail(job, error)
 
@@ -212,7 +212,7 @@ class Poster:
         except Exception as exc:
             # The traceback goes to the log; the thread gets a short, safe sentence.
             log.exception("unexpected error while briefing %s", label)
-            unexpected = build_error_message(blocks.UNEXPECTED.format(label=label))
+            unexpected = build_error_message(notices.UNEXPECTED.format(label=label))
             return [unexpected], f"{type(exc).__name__}: {exc}"
         return messages, None
 
@@ -220,14 +220,14 @@ class Poster:
         p = job.payload
         sources = [intake.source_from_dict(s) for s in p["sources"]]
         shown = [
-            link(s.value, s.label) if s.kind == "url" else blocks.quote_label(describe_source(s))
+            link(s.value, s.label) if s.kind == "url" else notices.quote_label(describe_source(s))
             for s in sources
         ]
         known = job.placeholder_ts
         if known is None and job.attempts > 1:
             known = await self._find_in_history(job, p["channel"])
         anchor = await self._post_once(
-            job, p["channel"], None, blocks.asked_message(p.get("user"), shown), known=known
+            job, p["channel"], None, notices.asked_message(p.get("user"), shown), known=known
         )
         where = intake.Where(p["team"], p["channel"], anchor)
         children = [
@@ -260,9 +260,9 @@ class Poster:
             self.wake()
             return
         note = (
-            blocks.already_briefed_message()
+            notices.already_briefed_message()
             if children
-            else blocks.text_message(blocks.NOTHING_IN_PARENT)
+            else notices.text_message(notices.NOTHING_IN_PARENT)
         )
         posted = await self._earlier_posts(job, channel, thread_ts)
         await self._post_once(job, channel, thread_ts, note, known=posted.get(0))
@@ -271,7 +271,7 @@ class Poster:
     async def _notice(self, job: Job) -> None:
         p = job.payload
         posted = await self._earlier_posts(job, p["channel"], p["thread_ts"])
-        msg = blocks.text_message(p["text"])
+        msg = notices.text_message(p["text"])
         await self._post_once(job, p["channel"], p["thread_ts"], msg, known=posted.get(0))
         self.queue.finish(job)
 
@@ -331,15 +331,19 @@ class Poster:
     async def _respond(self, response_url: str | None, text: str) -> None:
         if not response_url:
             return
+        from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+        # slack_sdk's own client for response_url: Slack's payload shape, its timeouts and
+        # error handling, instead of a hand-rolled aiohttp post.
         try:
-            async with aiohttp.ClientSession() as session:
-                await session.post(
-                    response_url,
-                    json={"response_type": "ephemeral", "text": text},
-                    timeout=aiohttp.ClientTimeout(total=10),
-                )
+            response = await AsyncWebhookClient(response_url, timeout=10).send(
+                text=text, response_type="ephemeral"
+            )
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("could not answer the slash command: %s", exc)
+            return
+        if response.status_code != 200:
+            log.warning("could not answer the slash command: HTTP %s", response.status_code)
 
     # --- recovery ------------------------------------------------------------------------
 

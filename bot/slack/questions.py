@@ -20,14 +20,14 @@ from bot.ask.render import answer_message, hint_message, placeholder_message
 from bot.ask.service import AskService
 from bot.ask.store import AskStore, ThreadArticle
 from bot.errors import BriefbotError
-from bot.jobs import Job, NewJob, job_identity
 from bot.render import build_error_message
 from bot.service import BriefResult
-from bot.slack import blocks, commands, intake
+from bot.slack import intake, notices, slash
+from bot.slack.jobs import Job, NewJob, job_identity
 from bot.slack.poster import Poster
 
 if TYPE_CHECKING:
-    from bot.slack.app import Deps
+    from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
 
@@ -98,18 +98,20 @@ async def _thread_reply(body: dict[str, Any], context: Any) -> bool:
     return is_plain_reply(event, bot_user_id=getattr(context, "bot_user_id", None))
 
 
-async def _questions_setting(deps: Deps, body: dict[str, Any], value: str) -> commands.Reply:
+async def _questions_setting(deps: Deps, body: dict[str, Any], value: str) -> slash.Reply:
     word = value.lower()
     if word not in ("any", "mention"):
-        text = "Use `/brief settings questions any` (every reply in a brief's thread is a " \
-               "question) or `/brief settings questions mention` (only replies that mention me)."
-        return commands.Reply(blocks.text_message(text))
+        text = (
+            "Use `/brief settings questions any` (every reply in a brief's thread is a "
+            "question) or `/brief settings questions mention` (only replies that mention me)."
+        )
+        return slash.Reply(notices.text_message(text))
     team, channel = str(body.get("team_id", "")), str(body.get("channel_id", ""))
     deps.channels.set_questions_any(team, channel, word == "any", user=body.get("user_id"))
-    return commands.Reply(blocks.text_message(blocks.questions_line(word == "any")[2:]))
+    return slash.Reply(notices.text_message(notices.questions_line(word == "any")[2:]))
 
 
-commands.add_setting("questions", _questions_setting)
+slash.add_setting("questions", _questions_setting)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.slack import blocks, intake
+from bot.slack import intake, notices
 from bot.slack.scopes import SHORTCUT_CALLBACK_ID
 
 if TYPE_CHECKING:
-    from bot.slack.app import Deps
+    from bot.slack.deps import Deps
 
 NOTHING_TO_BRIEF = "That message has no link or text I can brief."
 
@@ -32,7 +32,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         elif not jobs:
             deps.spawn(_tell(respond, NOTHING_TO_BRIEF))
         elif not any(new):
-            deps.spawn(_tell(respond, blocks.already_briefed_message().text))
+            deps.spawn(_tell(respond, notices.already_briefed_message().text))
 
 
 async def _tell(respond: AsyncRespond, text: str) -> None:

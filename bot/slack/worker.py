@@ -12,8 +12,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.jobs import Job, JobQueue
 from bot.logs import job_context
+from bot.slack.jobs import Job, JobQueue
 
 log = logging.getLogger(__name__)
 

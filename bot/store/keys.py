@@ -1,4 +1,4 @@
-"""Cache identity: one key per (source, engine, model, prompt and template versions)."""
+"""Cache identity: one key per (source, engine, model, prompt version): what made the data."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 TRACKING_PARAMS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "ref", "igshid", "spm"})
 TRACKING_PREFIXES = ("utm_",)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-#: Bump when the key recipe itself changes, so old keys stop matching.
-KEY_VERSION = 1
+#: Bump when the key recipe itself changes, so old keys stop matching (2: no template).
+KEY_VERSION = 2
 
 
 def _is_tracking(name: str) -> bool:
@@ -20,20 +20,31 @@ def _is_tracking(name: str) -> bool:
 
 
 def normalize_url(url: str) -> str:
-    """One spelling per article URL, so the same link shared twice hits the cache.
+    """One spelling per article URL: the identity of a link, for jobs and the cache alike.
 
-    Lowercases scheme and host, drops default ports, the fragment and tracking
-    parameters, sorts the remaining query and strips a trailing slash (but not "/").
+    courlan (trafilatura's own URL library) normalizes scheme, host, port and path; the
+    query is ours: tracking parameters (TRACKING_PARAMS) go, the rest are sorted, blank
+    values kept (courlan's own tracker list also drops ``cid``, ``uid`` or ``session``,
+    which some sites use to name the article). No fragment; no trailing slash but "/".
     """
+    from courlan import normalize_url as courlan_normalize  # imported when first needed
+
     url = url.strip()
     try:
         parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError on a malformed port)
+    except ValueError:
+        return url
+    if not parts.scheme or not parts.netloc:
+        return url
+    query_string = parts.query
+    try:
+        bare = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        parts = urlsplit(courlan_normalize(bare, strict=False, trailing_slash=False))
         port = parts.port
     except ValueError:
         return url
     scheme = parts.scheme.lower()
-    if not scheme or not parts.netloc:
-        return url
     host = (parts.hostname or "").rstrip(".")
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
@@ -41,14 +52,13 @@ def normalize_url(url: str) -> str:
     if port is not None and _DEFAULT_PORTS.get(scheme) != port:
         netloc = f"{host}:{port}"
     if parts.username is not None:
-        userinfo = parts.netloc.rpartition("@")[0]
-        netloc = f"{userinfo}@{netloc}"
+        netloc = f"{parts.netloc.rpartition('@')[0]}@{netloc}"
     path = parts.path or "/"
     if len(path) > 1:
         path = path.rstrip("/") or "/"
     query = sorted(
         (name, value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        for name, value in parse_qsl(query_string, keep_blank_values=True)
         if not _is_tracking(name)
     )
     return urlunsplit((scheme, netloc, path, urlencode(query, quote_via=quote), ""))
@@ -61,11 +71,10 @@ def cache_key(
     engine: str,
     model: str | None,
     prompt_version: str,
-    template_version: str,
 ) -> str:
     """The brief cache key: sha256 over the source identity and everything that shapes it.
 
-    The source is the normalised URL when there is one, else the content hash of the text.
+    The source is the normalized URL when there is one, else the content hash of the text.
     """
     source = f"url:{normalize_url(url)}" if url else f"sha256:{content_hash}"
     recipe = {
@@ -74,6 +83,5 @@ def cache_key(
         "engine": engine,
         "model": model,
         "prompt": prompt_version,
-        "template": template_version,
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode("utf-8")).hexdigest()

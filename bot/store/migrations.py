@@ -81,7 +81,7 @@ MIGRATIONS: list[Migration] = [
         "slack job queue and per-channel settings",
         """
         -- One row per brief (or /brief request) to post; id is the job's identity, so a
-        -- repeated delivery is an INSERT OR IGNORE that changes nothing (bot/jobs.py).
+        -- repeated delivery is an INSERT OR IGNORE that changes nothing (bot/slack/jobs.py).
         CREATE TABLE jobs (
             id             TEXT PRIMARY KEY,
             event_id       TEXT,

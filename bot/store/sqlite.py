@@ -217,6 +217,11 @@ class Store:
             return None  # written by an older, incompatible model: treat as a miss
         return brief.model_copy(update={"meta": brief.meta.model_copy(update={"cached": True})})
 
+    def cached_article_text(self, key: str) -> str | None:
+        """The article text cached with ``key``'s brief (a link's repeat needs no fetch)."""
+        rows = self._query("SELECT article_text FROM brief_cache WHERE key = ?", (key,))
+        return rows[0]["article_text"] if rows else None
+
     def put_brief(
         self,
         key: str,

@@ -43,8 +43,11 @@ class WebApi:
         """Status, JSON body and extra headers for one call, as Slack would answer it."""
         if method == "oauth.v2.access":  # client credentials, no token
             return 200, self.oauth.access(params, authorization), {}
-        if token and self.oauth.tokens and token.startswith("xoxb-") and (
-            self.oauth.team_of(token) is None and token != "xoxb-test"
+        if (
+            token
+            and self.oauth.tokens
+            and token.startswith("xoxb-")
+            and (self.oauth.team_of(token) is None and token != "xoxb-test")
         ):
             # Once the fake has issued tokens, an unknown (revoked, rotated) one is refused.
             return 200, {"ok": False, "error": "token_revoked"}, {}

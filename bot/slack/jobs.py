@@ -1,6 +1,6 @@
 """A durable job queue in the bot's SQLite database: one row per brief to post.
 
-A job's id is its identity (team, channel, message ts, normalised URL or text hash), so a
+A job's id is its identity (team, channel, message ts, normalized URL or text hash), so a
 second delivery of the same request is an ``INSERT OR IGNORE`` that changes nothing. Rows
 move ``queued -> running -> done | failed``; a row left ``running`` by a killed process is
 requeued by :meth:`JobQueue.recover` on the next start. The table is created by
@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot.errors import ConfigError
 from bot.models import Source
 from bot.store import db
+from bot.store.keys import normalize_url
 
 JobState = Literal["queued", "running", "done", "failed"]
 
@@ -35,33 +35,12 @@ _INSERT = (
     "INSERT OR IGNORE INTO jobs (id, event_id, kind, payload, state, created_at, updated_at)"
     " VALUES (?, ?, ?, ?, 'queued', ?, ?)"
 )
-_TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")
-
-
-def normalise_url(url: str) -> str:
-    """The URL as an identity: lower-case scheme and host, no fragment, no tracking params."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return url.strip()
-    host = (parts.hostname or "").rstrip(".").lower()
-    default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = host if port in (None, default_port) else f"{host}:{port}"
-    query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-         if not k.lower().startswith(_TRACKING_PARAMS)]
-    )  # fmt: skip
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))
 
 
 def source_key(source: Source) -> str:
     """The part of a job identity that names what is briefed."""
     if source.kind == "url":
-        return normalise_url(source.value)
+        return normalize_url(source.value)
     digest = hashlib.sha256(" ".join(source.value.split()).encode("utf-8")).hexdigest()
     return f"{source.kind}:{digest[:32]}"
 
@@ -266,6 +245,61 @@ class JobQueue:
             f"UPDATE jobs SET {assignments}, updated_at=? WHERE id=? AND claim IS ?",  # noqa: S608
             (*values, time.time(), job.id, job.claim),
         )
+
+
+# --- the rest of Briefbot's reads and writes of the jobs table ----------------------------
+# Privacy, digests, rate limits and uninstall need the table too; the SQL stays here, so
+# the table has one owner. Each takes the caller's connection (its transaction, its lock).
+
+
+def forget_finished(conn: Any, *, team: str, channel: str) -> int:
+    """Delete a channel's finished jobs (queued and running ones answer someone now)."""
+    return int(
+        conn.execute(
+            "DELETE FROM jobs WHERE state IN ('done', 'failed')"
+            " AND json_extract(payload, '$.channel') = ? AND json_extract(payload, '$.team') = ?",
+            (channel, team),
+        ).rowcount
+    )
+
+
+def delete_team(conn: Any, team: str) -> int:
+    """Delete every job of a workspace (it uninstalled the app)."""
+    return int(
+        conn.execute("DELETE FROM jobs WHERE json_extract(payload, '$.team') = ?", (team,)).rowcount
+    )
+
+
+def finished_briefs(conn: Any, *, since: float) -> list[Any]:
+    """Rows (payload, placeholder_ts, updated_at) of brief jobs done since ``since``, in order."""
+    return list(
+        conn.execute(
+            "SELECT payload, placeholder_ts, updated_at FROM jobs WHERE kind = 'brief'"
+            " AND state = 'done' AND updated_at >= ? ORDER BY updated_at",
+            (since,),
+        ).fetchall()
+    )
+
+
+def briefs_asked(conn: Any, *, field: str, value: str, team: str, since: float) -> int:
+    """Articles asked for since ``since`` by one user or in one channel (a command counts each)."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(CASE WHEN kind = 'command'"
+        " THEN json_array_length(payload, '$.sources') ELSE 1 END), 0) FROM jobs"
+        " WHERE created_at > ? AND kind IN ('brief', 'thread', 'command')"
+        " AND json_extract(payload, ?) = ? AND json_extract(payload, '$.team') = ?",
+        (since, f"$.{field}", value, team),
+    ).fetchone()
+    return int(row[0])
+
+
+def known_ids(conn: Any, ids: list[str]) -> set[str]:
+    """Which of ``ids`` are stored already."""
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(f"SELECT id FROM jobs WHERE id IN ({marks})", ids)  # noqa: S608
+    return {r[0] for r in rows}
 
 
 def _job(row: Any) -> Job:

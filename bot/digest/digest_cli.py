@@ -67,8 +67,8 @@ def _client(settings: Settings, *, required: bool) -> Any:
 
 async def _preview(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here, not at the top: the parser is built on every `briefbot` start.
+    from bot.digest.delivery import preview
     from bot.digest.render import build_digest_messages, render_json, render_markdown
-    from bot.digest.runner import preview
     from bot.store import Store
 
     client = _client(settings, required=False)  # only for permalinks, when a token is set
@@ -87,7 +87,7 @@ async def _preview(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_due(settings: Settings) -> int:
-    from bot.digest.runner import run_due
+    from bot.digest.delivery import run_due
     from bot.store import Store
 
     client = _client(settings, required=True)

@@ -22,12 +22,12 @@ from bot.ingest.load import word_count
 from bot.language import LANGUAGE_CODE, language_name
 from bot.render import SlackMessage
 from bot.sanitize import sanitize_slack
-from bot.slack import blocks, intake
+from bot.slack import intake, notices
 from bot.slack.limits import cap_text
 from bot.slack.scopes import COMMAND
 
 if TYPE_CHECKING:
-    from bot.slack.app import Deps
+    from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
 
@@ -55,24 +55,14 @@ class Subcommand:
     after_ack: bool = False
 
 
-_SUBCOMMANDS: dict[str, Subcommand] = {}
+# Subcommand: without ``takes_args`` only the bare word matches, so that pasted text that
+# happens to start with "help" is briefed; ``after_ack`` runs the handler after the ack.
 
 
-def add_subcommand(
-    name: str, handler: Handler, *, takes_args: bool = False, after_ack: bool = False
-) -> None:
-    """Answer ``/brief <name>`` with ``handler`` (register before the app is built).
-
-    Without ``takes_args`` only the bare word matches, so that pasted text that happens
-    to start with "help" is briefed. ``after_ack`` runs the handler after Slack's 3 s ack.
-    """
-    _SUBCOMMANDS[name.lower()] = Subcommand(handler, takes_args, after_ack)
-
-
-def channel_view(deps: Deps, team: str, channel: str) -> blocks.ChannelView:
+def channel_view(deps: Deps, team: str, channel: str) -> notices.ChannelView:
     s = deps.settings
     engine = s.engine_name()
-    return blocks.ChannelView(
+    return notices.ChannelView(
         engine=engine,
         model=s.model if engine == "openai" else None,
         language=deps.channels.language(team, channel) or s.language,
@@ -83,7 +73,7 @@ def channel_view(deps: Deps, team: str, channel: str) -> blocks.ChannelView:
 
 
 async def _help(deps: Deps, body: dict[str, Any], args: str) -> Reply:
-    return Reply(blocks.help_message())
+    return Reply(notices.help_message())
 
 
 #: ``/brief settings <name> <value>`` handlers, added by the area that owns the setting.
@@ -102,10 +92,10 @@ async def _settings(deps: Deps, body: dict[str, Any], args: str) -> Reply:
         if handler is None:
             known = ", ".join(f"`{n}`" for n in sorted(_SETTINGS)) or "none"
             shown = sanitize_slack(name)[:40]
-            return Reply(blocks.text_message(f"There is no setting `{shown}`. Settings: {known}."))
+            return Reply(notices.text_message(f"There is no setting `{shown}`. Settings: {known}."))
         return await handler(deps, body, value.strip())
     view = channel_view(deps, str(body.get("team_id", "")), str(body.get("channel_id", "")))
-    return Reply(blocks.settings_message(view))
+    return Reply(notices.settings_message(view))
 
 
 def _switch(on: bool) -> Handler:
@@ -117,7 +107,7 @@ def _switch(on: bool) -> Handler:
         )
         deps.channels.set_auto_brief(str(team), str(channel), on, user=user)
         # In the channel, so everyone sees who changed it.
-        return Reply(blocks.toggled_message(on=on, user=user), in_channel=True)
+        return Reply(notices.toggled_message(on=on, user=user), in_channel=True)
 
     return switch
 
@@ -133,7 +123,7 @@ async def _forget(deps: Deps, body: dict[str, Any], args: str) -> Reply:
     text = forgotten_text(gone.briefs, gone.jobs, digest=gone.digest)
     if gone.questions:
         text += f" Also deleted {gone.questions} stored question(s) and answer(s)."
-    return Reply(blocks.text_message(text))
+    return Reply(notices.text_message(text))
 
 
 def forgotten_text(briefs: int, jobs: int, *, digest: int = 0) -> str:
@@ -152,11 +142,21 @@ def forgotten_text(briefs: int, jobs: int, *, digest: int = 0) -> str:
     )
 
 
-add_subcommand("help", _help)
-add_subcommand("settings", _settings, takes_args=True)
-add_subcommand("on", _switch(True))
-add_subcommand("off", _switch(False))
-add_subcommand("forget", _forget)
+#: The channel's own /brief subcommands; :func:`all_subcommands` adds the other areas'.
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "help": Subcommand(_help),
+    "settings": Subcommand(_settings, takes_args=True),
+    "on": Subcommand(_switch(True)),
+    "off": Subcommand(_switch(False)),
+    "forget": Subcommand(_forget),
+}
+
+
+def all_subcommands() -> dict[str, Subcommand]:
+    """Every ``/brief <word>`` the router answers, listed here rather than by import order."""
+    from bot.slack import digests  # it imports this module (Reply), so not at the top
+
+    return {**SUBCOMMANDS, **digests.SUBCOMMANDS}
 
 
 async def _language(deps: Deps, body: dict[str, Any], value: str) -> Reply:
@@ -164,12 +164,12 @@ async def _language(deps: Deps, body: dict[str, Any], value: str) -> Reply:
     team, channel = str(body.get("team_id", "")), str(body.get("channel_id", ""))
     current = deps.channels.language(team, channel) or deps.settings.language
     if not value:
-        return Reply(blocks.text_message(language_usage(current)))
+        return Reply(notices.text_message(language_usage(current)))
     code = None if value.lower() == "default" else value
     if code is not None and not LANGUAGE_CODE.fullmatch(code):
         shown = sanitize_slack(value)[:40]
         return Reply(
-            blocks.text_message(f"`{shown}` is not a language code. " + language_usage(current))
+            notices.text_message(f"`{shown}` is not a language code. " + language_usage(current))
         )
     user = body.get("user_id")
     deps.channels.set_language(team, channel, code, user=user)
@@ -179,7 +179,7 @@ async def _language(deps: Deps, body: dict[str, Any], value: str) -> Reply:
         f"{who} set the language of briefs in this channel to {language_name(chosen)} "
         f"(`{chosen}`). Model briefs are written in it; quotes stay in the article's language."
     )
-    return Reply(blocks.text_message(text), in_channel=True)
+    return Reply(notices.text_message(text), in_channel=True)
 
 
 def language_usage(current: str) -> str:
@@ -212,11 +212,13 @@ async def _answer_later(respond: AsyncRespond, reply: Awaitable[Reply]) -> None:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    subcommands = all_subcommands()
+
     @app.command(COMMAND)
     async def on_brief(ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
         text = str(body.get("text") or "").strip()
         word, args = [*text.split(maxsplit=1), "", ""][:2]
-        sub = _SUBCOMMANDS.get(word.lower() or "help")
+        sub = subcommands.get(word.lower() or "help")
         if sub is not None and (sub.takes_args or not args.strip()):
             if sub.after_ack:
                 await ack()
@@ -226,13 +228,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         sources = intake.sources_of(text, allow_text=True)
         if not sources:
-            await _ack(ack, Reply(blocks.help_message(prefix=NO_ARTICLE)))
+            await _ack(ack, Reply(notices.help_message(prefix=NO_ARTICLE)))
             return
         if sources[0].kind == "text" and word_count(text) < 2:
             # One word that is neither a subcommand nor a link: a typo, most likely.
             shown = sanitize_slack(text)[:50]
             prefix = f"I don't know `{COMMAND} {shown}`."
-            await _ack(ack, Reply(blocks.help_message(prefix=prefix)))
+            await _ack(ack, Reply(notices.help_message(prefix=prefix)))
             return
         cap = deps.settings.max_links_per_message
         notes = [cap_text(len(sources), cap)] if len(sources) > cap else []
@@ -243,7 +245,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.enqueue(admitted.jobs)
         notes += [admitted.note] if admitted.note else []
         if notes:  # what was not briefed, and why: privately, in the ack
-            await _ack(ack, Reply(blocks.text_message(" ".join(notes))))
+            await _ack(ack, Reply(notices.text_message(" ".join(notes))))
             return
         # An empty ack: the "who asked" message and the brief follow in the channel.
         await ack()

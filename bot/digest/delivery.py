@@ -28,7 +28,7 @@ from bot.digest.render import build_digest_messages, empty_line
 from bot.digest.schedule import Slot, Subscription, due_slots, next_slot, slot_fate
 from bot.digest.store import DigestStore, RunKind, RunStatus, Scheduled
 from bot.digest.synthesis import synthesize
-from bot.render.blocks import SlackMessage
+from bot.render.block_kit import SlackMessage
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """``briefbot serve``: run the Slack app in Socket Mode or HTTP mode until SIGINT/SIGTERM.
 
-The same process runs the digest scheduler (bot.digest.runner.scheduler_loop).
+The same process runs the digest scheduler (bot.digest.delivery.scheduler_loop).
 """
 
 from __future__ import annotations
@@ -23,18 +23,19 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import metrics, retention
+from bot import health, metrics, retention
 from bot.ask.service import AskService
 from bot.ask.store import AskStore
 from bot.config import Settings
-from bot.digest.runner import Clock, scheduler_loop
+from bot.digest.delivery import Clock, scheduler_loop
 from bot.errors import ConfigError
-from bot.jobs import JobQueue
 from bot.service import BriefService
-from bot.slack.app import Deps, build_app
+from bot.slack.app import build_app
 from bot.slack.channels import ChannelSettings
 from bot.slack.client import build_web_client
+from bot.slack.deps import Deps
 from bot.slack.http_gate import check_request
+from bot.slack.jobs import JobQueue
 from bot.slack.pacing import ChannelPacer
 from bot.slack.poster import Poster
 from bot.slack.questions import QuestionJobs
@@ -192,8 +193,8 @@ async def running(
                 _start_digests(settings, store, client, clock=digest_clock, clients=poster.clients)
             )
         metrics.watch_jobs(queued=_queued_count(queue), in_flight=lambda: workers.in_flight)
-        ready = metrics.readiness(
-            database=metrics.database_check(store.path), slack=metrics.slack_check(client)
+        ready = health.readiness(
+            database=health.database_check(store.path), slack=health.slack_check(client)
         )
 
         bot = Bot(app=app, deps=deps, runner=workers, client=client)
@@ -212,7 +213,7 @@ async def running(
             _announce(f"listening on {bot.url}")
         if settings.metrics_port:
             # The ops port: its own interface (localhost by default), never the public one.
-            side = await metrics.start_metrics_server(
+            side = await health.start_metrics_server(
                 settings.metrics_host, settings.metrics_port, ready
             )
             stack.push_async_callback(side.cleanup)
@@ -263,10 +264,8 @@ def _oauth_routes(app: AsyncApp) -> list[str]:
 
 async def _close_engine(service: BriefService) -> None:
     """Close the model client's connections while the loop still runs."""
-    aclose = getattr(service.engine, "aclose", None)
-    if aclose is not None:
-        with contextlib.suppress(Exception):
-            await aclose()
+    with contextlib.suppress(Exception):
+        await service.engine.aclose()
 
 
 def _queued_count(queue: JobQueue) -> Callable[[], float]:
@@ -299,7 +298,7 @@ async def _socket_mode(
 
 @asynccontextmanager
 async def _http_mode(
-    app: AsyncApp, *, host: str, port: int, ready: metrics.Readiness, secret: str,
+    app: AsyncApp, *, host: str, port: int, ready: health.Readiness, secret: str,
     ops_elsewhere: bool = False, oauth: list[str] | None = None,
 ) -> AsyncIterator[str]:  # fmt: skip
     async def events(request: web.Request) -> web.Response:
@@ -328,7 +327,7 @@ async def _http_mode(
         for path in oauth:
             web_app.router.add_get(path, install)
     # /healthz, and /readyz and /metrics unless they moved to the ops port.
-    metrics.add_health_routes(web_app, ready=ready, ops=not ops_elsewhere)
+    health.add_health_routes(web_app, ready=ready, ops=not ops_elsewhere)
     web_runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await web_runner.setup()
     site = web.TCPSite(web_runner, host, port)

@@ -209,7 +209,7 @@ def check_ip(ip: IPAddress, *, shown: str, allow_private: bool) -> None:
 
 
 def check_url(url: str, *, allow_private: bool) -> httpx.URL:
-    """Refuse bad schemes, credentials and literal non-public hosts; return a normalised URL."""
+    """Refuse bad schemes, credentials and literal non-public hosts; return a normalized URL."""
     try:
         parts = urlsplit(url.strip())
         port = parts.port

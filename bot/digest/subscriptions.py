@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.digest.delivery import run_now
 from bot.digest.feeds import FeedError, check_feed_url, read_feed
 from bot.digest.render import long_date
-from bot.digest.runner import run_now
 from bot.digest.schedule import EXAMPLE, Subscription, next_slot, parse_schedule_command, parse_zone
 from bot.digest.store import DigestStore
 from bot.errors import BriefbotError, InputError
