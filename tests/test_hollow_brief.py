@@ -165,4 +165,6 @@ def test_the_summary_check_is_linear_on_adversarial_input() -> None:
     started = time.perf_counter()
     unsupported_summary_sentences(hostile, SAMPLE_TEXT * 50)
     unsupported_summary_sentences("word " * 100_000, hostile)
-    assert time.perf_counter() - started < 1.0
+    # About 0.17 s on an idle core; a quadratic scan of these 250k characters takes minutes.
+    # The bound is the 5 s stage budget, so a busy CI machine can't fail it.
+    assert time.perf_counter() - started < 5.0

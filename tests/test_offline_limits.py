@@ -52,13 +52,14 @@ HOSTILE = {
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_text_is_briefed_within_a_bound(name: str) -> None:
-    # The one wall-clock bound the rules allow: a stall test, ~10x above today's cost
-    # (and far below the 10-90 s the quadratic version took).
+    # The one wall-clock bound the rules allow: a stall test, several times today's worst
+    # (0.6 s, "dots", on an idle core; CI shares two cores between three busy processes)
+    # and far below the 10-90 s the quadratic version took.
     article = Article(text=HOSTILE[name])
     build_brief(Article(text="Warm up the language model once, outside the timing."))
     started = time.perf_counter()
     brief = build_brief(article)
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 4.0
     assert brief.meta.engine == "offline"
 
 
