@@ -18,6 +18,7 @@ it and us storing its ts, or its answer lost in transit) is posted again: a stal
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 from collections.abc import Awaitable, Callable
@@ -172,8 +173,14 @@ class Poster:
         placeholder = await self._post_once(
             job, channel, thread_ts, build_placeholder(label), known=posted.get(0)
         )
-        messages, error = await self._brief_messages(source, label, payload=p)
+        messages, error, log_id = await self._brief_messages(source, label, payload=p)
         await self._update(channel, placeholder, messages[0], job=job, part=0)
+        if log_id is not None and self.service.store is not None:
+            # The digest links to this message from the log; it never guesses the thread.
+            await asyncio.to_thread(
+                self.service.store.mark_posted, log_id, job_id=job.id, channel=channel,
+                thread_ts=thread_ts, message_ts=placeholder,
+            )  # fmt: skip
         replies = list(job.reply_ts)
         while len(replies) + 1 in posted:  # parts posted by a killed attempt, not yet recorded
             replies.append(posted[len(replies) + 1])
@@ -196,8 +203,8 @@ class Poster:
 
     async def _brief_messages(
         self, source: Any, label: str, *, payload: dict[str, Any]
-    ) -> tuple[list[SlackMessage], str | None]:
-        """The brief's messages, or one short error message and the error for the log."""
+    ) -> tuple[list[SlackMessage], str | None, int | None]:
+        """The brief's messages and its log id, or one short error message and the error."""
         try:
             team, channel = payload["team"], payload["channel"]
             # The channel's /brief settings language, else BRIEFBOT_LANGUAGE.
@@ -208,13 +215,13 @@ class Poster:
                 await self.on_brief(payload, result)
         except BriefbotError as exc:
             log.info("brief of %s failed: %s (%s)", label, exc, exc.code)
-            return [build_error_message(str(exc))], f"{exc.code}: {exc}"
+            return [build_error_message(str(exc))], f"{exc.code}: {exc}", None
         except Exception as exc:
             # The traceback goes to the log; the thread gets a short, safe sentence.
             log.exception("unexpected error while briefing %s", label)
             unexpected = build_error_message(notices.UNEXPECTED.format(label=label))
-            return [unexpected], f"{type(exc).__name__}: {exc}"
-        return messages, None
+            return [unexpected], f"{type(exc).__name__}: {exc}", None
+        return messages, None, result.log_id
 
     async def _command(self, job: Job) -> None:
         p = job.payload
