@@ -23,8 +23,10 @@ from bot.digest.schedule import Subscription
 from bot.digest.store import DigestStore
 from bot.digest.subscriptions import handle_digest_command
 from bot.models import Brief, BriefMeta, NextStep, Participant, Topic
+from bot.slack.pacing import ChannelPacer
 from bot.store import Store
 from tests.fakes.slack import FakeSlack
+from tests.test_slack_jobs import SimulatedClock
 
 LONDON = ZoneInfo("Europe/London")
 TEAM = "T1"
@@ -376,6 +378,31 @@ async def test_the_permalink_is_the_recorded_thread_not_a_guess(
     text = json.dumps(top_level(slack, "C1")[0]["blocks"])
     assert "https://fake.slack.com/archives/C1/p17723772000001001|brief" in text
     assert "p1772377210000901" not in text
+
+
+async def test_a_digest_keeps_the_channels_pace_with_the_briefs_posted_there(
+    slack: FakeSlack, settings: Settings, store: Store
+) -> None:
+    """The digest posts through the poster's pacer and marks its parts like a job's."""
+    clock = SimulatedClock()
+    pacer = ChannelPacer(1.0, clock=clock, sleep=clock.sleep)
+    for channel in ("C1", "C2"):
+        subscribe(store, channel, since=at_london(2026, 3, 1, 12))
+    for i in range(40):  # enough for a digest in several messages
+        seed_brief(store, i, channel="C1", at=at_london(2026, 3, 1, 13) + timedelta(minutes=i),
+                   long=True)  # fmt: skip
+    await pacer.wait("C1")  # the poster has just put a brief in C1
+    results = await run_due(
+        settings, store, client_for(slack), now=at_london(2026, 3, 2, 8), pacer=pacer
+    )
+    assert sorted(r.status for r in results) == ["posted", "posted"]
+    posts = slack.calls_to("chat.postMessage")
+    in_c1 = [c for c in posts if c.params["channel"] == "C1"]
+    assert len(in_c1) >= 2
+    # Every C1 post waited its second (behind the brief, then behind each other); C2 never.
+    assert clock.sleeps == [1.0] * len(in_c1)
+    parts = [c.params["metadata"]["event_payload"]["part"] for c in in_c1]
+    assert parts == list(range(len(in_c1)))
 
 
 async def test_forty_articles_continue_in_the_thread(

@@ -37,13 +37,13 @@ from bot.slack import intake, notices
 from bot.slack.channels import ChannelSettings
 from bot.slack.jobs import MAX_ATTEMPTS, Job, JobQueue
 from bot.slack.pacing import ChannelPacer
+from bot.slack.posting import METADATA_TYPE, marker, post_message
 
 log = logging.getLogger(__name__)
 
 _JOB_CLIENT: contextvars.ContextVar[AsyncWebClient | None] = contextvars.ContextVar(
     "briefbot_job_client", default=None
 )
-METADATA_TYPE = "briefbot_job"
 #: Slack errors that mean we may not post there; the person who asked is told privately.
 _CANT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 _TOO_BIG = frozenset({"msg_too_long", "invalid_blocks"})
@@ -299,21 +299,10 @@ class Poster:
     async def _post(
         self, channel: str, thread_ts: str | None, message: SlackMessage, *, job: Job, part: int
     ) -> str:
-        await self.pacer.wait(channel)
-        kwargs: dict[str, Any] = {}
-        if thread_ts:
-            kwargs["thread_ts"] = thread_ts
-        resp = await self._call(
-            "chat_postMessage",
-            channel=channel,
-            text=message.text,
-            blocks=message.blocks or None,
-            unfurl_links=False,
-            unfurl_media=False,
-            metadata=_marker(job, part),
-            **kwargs,
-        )
-        return str(resp["ts"])
+        return await post_message(
+            _JOB_CLIENT.get() or self.client, self.pacer, channel, message,
+            thread_ts=thread_ts, metadata=marker(job.id, part),
+        )  # fmt: skip
 
     async def _update(
         self, channel: str, ts: str, message: SlackMessage, *, job: Job, part: int
@@ -321,7 +310,7 @@ class Poster:
         try:
             await self._call(
                 "chat_update", channel=channel, ts=ts, text=message.text, blocks=message.blocks,
-                metadata=_marker(job, part),
+                metadata=marker(job.id, part),
             )  # fmt: skip
         except SlackApiError as exc:
             if _slack_error(exc) not in _TOO_BIG:
@@ -392,11 +381,6 @@ class Poster:
                 raise
             return None
         return _parts_of(job, resp.get("messages") or []).get(0)
-
-
-def _marker(job: Job, part: int) -> dict[str, Any]:
-    """Message metadata naming the job and part, so a resumed job finds its own posts."""
-    return {"event_type": METADATA_TYPE, "event_payload": {"job": job.id, "part": part}}
 
 
 def _parts_of(job: Job, messages: list[dict[str, Any]]) -> dict[int, str]:
