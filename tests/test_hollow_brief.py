@@ -134,7 +134,7 @@ def test_the_cli_prints_the_labelled_offline_brief_not_the_husk(
     assert len(footer) == 1 and "summary is not supported by the article" in footer[0]
     llm.enqueue(_draft("<img src=", ["invented"]))
     proc = briefbot("brief", str(SAMPLE), "--no-cache", "--format", "json", env=env, cwd=tmp_path)
-    meta = json.loads(proc.stdout)["meta"]
+    meta = json.loads(proc.stdout)["briefs"][0]["meta"]  # one shape: {"briefs": [...]}
     assert meta["engine"] == "offline" and "summary is not supported" in meta["fallback_reason"]
     assert REPO.is_dir()
 
