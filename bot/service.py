@@ -33,6 +33,8 @@ class BriefResult:
     brief: Brief
     article: Article
     cache_key: str
+    #: The brief log row (Store.mark_posted records where it was posted); None without a store.
+    log_id: int | None = None
 
 
 def describe_source(source: Source, *, limit: int = 80) -> str:
@@ -138,9 +140,9 @@ class BriefService:
             source_kind="url", content_type="text/html",
         )  # fmt: skip
         log.info("brief cache hit before fetching", extra={"cache_key": key})
-        await self._record(key, cached, article, team=team, channel=channel)
+        log_id = await self._record(key, cached, article, team=team, channel=channel)
         metrics.record_brief("cached")
-        return BriefResult(brief=cached, article=article, cache_key=key)
+        return BriefResult(brief=cached, article=article, cache_key=key, log_id=log_id)
 
     async def brief_article(
         self,
@@ -158,9 +160,9 @@ class BriefService:
             cached = await asyncio.to_thread(self.store.get_brief, key)
             if cached is not None:
                 log.info("brief cache hit", extra={"cache_key": key})
-                await self._record(key, cached, article, team=team, channel=channel)
+                log_id = await self._record(key, cached, article, team=team, channel=channel)
                 metrics.record_brief("cached")
-                return BriefResult(brief=cached, article=article, cache_key=key)
+                return BriefResult(brief=cached, article=article, cache_key=key, log_id=log_id)
 
         if progress:
             progress(f"Briefing with the {self.engine.name} engine…")
@@ -209,7 +211,7 @@ class BriefService:
         )
         # A fallback brief is not what the configured engine would write: log it but don't
         # cache it, so the model's brief replaces it once the model is back.
-        await self._record(
+        log_id = await self._record(
             key, brief, article, team=team, channel=channel, cache=fallback_reason is None
         )
         metrics.record_brief("fallback" if fallback_reason else "ok")
@@ -217,7 +219,7 @@ class BriefService:
             m.model or m.engine, tokens_in=m.tokens_in, tokens_out=m.tokens_out,
             calls=m.llm_calls, cost=m.cost_usd,
         )  # fmt: skip
-        return BriefResult(brief=brief, article=article, cache_key=key)
+        return BriefResult(brief=brief, article=article, cache_key=key, log_id=log_id)
 
     async def _instead_of_hollow(self, hollow: Brief, article: Article, reason: str) -> Brief:
         """The offline brief, labelled with why the model's brief was not used.
@@ -262,11 +264,11 @@ class BriefService:
         team: str | None,
         channel: str | None,
         cache: bool = True,
-    ) -> None:
+    ) -> int | None:
         """Log every delivered brief (history, digests, usage) and cache fresh ones."""
         if self.store is None:
-            return
-        await asyncio.to_thread(
+            return None
+        return await asyncio.to_thread(
             self.store.put_brief,
             key,
             brief,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
@@ -24,8 +23,10 @@ from bot.digest.schedule import Subscription
 from bot.digest.store import DigestStore
 from bot.digest.subscriptions import handle_digest_command
 from bot.models import Brief, BriefMeta, NextStep, Participant, Topic
+from bot.slack.pacing import ChannelPacer
 from bot.store import Store
 from tests.fakes.slack import FakeSlack
+from tests.test_slack_jobs import SimulatedClock
 
 LONDON = ZoneInfo("Europe/London")
 TEAM = "T1"
@@ -91,10 +92,10 @@ def brief_for(
 
 def seed_brief(
     store: Store, i: int, *, channel: str, at: datetime, thread_ts: str | None = None, **kw: Any
-) -> None:
+) -> int:
     """A brief the Slack bot posted in ``channel`` at ``at``, in thread ``thread_ts``."""
     brief = brief_for(i, **kw)
-    store.put_brief(
+    log_id = store.put_brief(
         f"key-{channel}-{i}",
         brief,
         url=brief.url,
@@ -104,28 +105,12 @@ def seed_brief(
         created_at=at,
     )
     if thread_ts is not None:
-        # The job queue's record of that post (bot/slack/jobs.py), as its worker leaves it.
-        conn = sqlite3.connect(store.path)
-        payload = {
-            "team": TEAM,
-            "channel": channel,
-            "thread_ts": thread_ts,
-            "origin": "paste",
-            "source": {"kind": "url", "value": brief.url, "label": None},
-        }
-        with conn:
-            conn.execute(
-                "INSERT INTO jobs (id, kind, payload, state, placeholder_ts, created_at,"
-                " updated_at) VALUES (?, 'brief', ?, 'done', ?, ?, ?)",
-                (
-                    f"job-{channel}-{i}",
-                    json.dumps(payload),
-                    f"{thread_ts}1",
-                    at.timestamp() - 5,
-                    at.timestamp() + 2,
-                ),
-            )
-        conn.close()
+        # What the poster records once the brief is in its thread (bot/slack/poster.py).
+        store.mark_posted(
+            log_id, job_id=f"job-{channel}-{i}", channel=channel, thread_ts=thread_ts,
+            message_ts=f"{thread_ts}1",
+        )  # fmt: skip
+    return log_id
 
 
 class FakeClock:
@@ -366,6 +351,58 @@ async def test_digest_rolls_up_the_channels_briefs_with_permalinks(
         "0",
         0,
     )
+
+
+async def test_the_permalink_is_the_recorded_thread_not_a_guess(
+    slack: FakeSlack, settings: Settings, store: Store
+) -> None:
+    """Two jobs briefed one URL in two threads; the second job finished first.
+
+    The old digest matched briefs to the job queue's finished jobs by URL, oldest finish
+    first, and so linked the first brief to the second thread. The log now says where.
+    """
+    subscribe(store, "C1", since=at_london(2026, 3, 1, 12))
+    first = at_london(2026, 3, 1, 15)
+    seed_brief(store, 7, channel="C1", at=first, thread_ts="1772377200.000100")
+    # The same article again, 10 s later, in another thread (from the cache, so quicker).
+    log_id = store.put_brief(
+        "key-C1-7b", brief_for(7), url=brief_for(7).url, title="Story 7", team=TEAM,
+        channel="C1", created_at=first + timedelta(seconds=10),
+    )  # fmt: skip
+    store.mark_posted(
+        log_id, job_id="job-C1-7b", channel="C1", thread_ts="1772377210.000900",
+        message_ts="1772377210.000901",
+    )  # fmt: skip
+    [result] = await run_due(settings, store, client_for(slack), now=at_london(2026, 3, 2, 8))
+    assert (result.status, result.articles) == ("posted", 1)  # one article, shown once
+    text = json.dumps(top_level(slack, "C1")[0]["blocks"])
+    assert "https://fake.slack.com/archives/C1/p17723772000001001|brief" in text
+    assert "p1772377210000901" not in text
+
+
+async def test_a_digest_keeps_the_channels_pace_with_the_briefs_posted_there(
+    slack: FakeSlack, settings: Settings, store: Store
+) -> None:
+    """The digest posts through the poster's pacer and marks its parts like a job's."""
+    clock = SimulatedClock()
+    pacer = ChannelPacer(1.0, clock=clock, sleep=clock.sleep)
+    for channel in ("C1", "C2"):
+        subscribe(store, channel, since=at_london(2026, 3, 1, 12))
+    for i in range(40):  # enough for a digest in several messages
+        seed_brief(store, i, channel="C1", at=at_london(2026, 3, 1, 13) + timedelta(minutes=i),
+                   long=True)  # fmt: skip
+    await pacer.wait("C1")  # the poster has just put a brief in C1
+    results = await run_due(
+        settings, store, client_for(slack), now=at_london(2026, 3, 2, 8), pacer=pacer
+    )
+    assert sorted(r.status for r in results) == ["posted", "posted"]
+    posts = slack.calls_to("chat.postMessage")
+    in_c1 = [c for c in posts if c.params["channel"] == "C1"]
+    assert len(in_c1) >= 2
+    # Every C1 post waited its second (behind the brief, then behind each other); C2 never.
+    assert clock.sleeps == [1.0] * len(in_c1)
+    parts = [c.params["metadata"]["event_payload"]["part"] for c in in_c1]
+    assert parts == list(range(len(in_c1)))
 
 
 async def test_forty_articles_continue_in_the_thread(

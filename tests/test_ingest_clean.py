@@ -75,3 +75,9 @@ def test_empty_and_junk_only_text() -> None:
     assert clean_pasted_text("") == ""
     assert clean_pasted_text(" \u200b\n\n ") == ""
     assert clean_pasted_text("Advertisement\nRelated Stories") == ""
+
+
+def test_furniture_only_the_offline_engine_knew_is_cut_too() -> None:
+    # One junk list (bot/ingest/junk.py): these whole lines were the offline engine's alone.
+    pasted = f"{BODY}\n\nBack to top\nLog in\nCookie\nCopyright"
+    assert clean_pasted_text(pasted) == BODY

@@ -16,7 +16,7 @@ import pytest
 from bot.config import Settings
 from bot.engines import make_engine
 from bot.engines.offline import OfflineEngine, build_brief
-from bot.engines.offline_text import prepare, split_spans
+from bot.engines.offline_text import is_junk_line, prepare, split_spans
 from bot.grounding import ground_brief
 from bot.models import Article, Brief, NextStep, Participant, Tension
 
@@ -119,6 +119,21 @@ def test_no_page_furniture_in_any_field(name: str) -> None:
     dumped = brief.model_dump_json().lower()
     for junk in JUNK:
         assert junk not in dumped, junk
+
+
+@pytest.mark.parametrize(
+    ("line", "junk"),
+    [
+        ("Share", True),  # whole-line furniture the cleaner knew and this engine missed
+        ("Facebook", True),
+        ("Top Stories", True),
+        ("Click here to subscribe to our newsletter", True),  # a tell-tale in a short line
+        ("Facebook fined by EU regulators over data transfers", False),
+        ("Shares fell sharply after the ad campaign", False),
+    ],
+)
+def test_junk_lines_come_from_the_one_junk_list(line: str, junk: bool) -> None:
+    assert is_junk_line(line) is junk
 
 
 @pytest.mark.parametrize("name", ["port_strike", "steel_merger", "trade_talks", "nurses_dispute"])

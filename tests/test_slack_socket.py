@@ -382,6 +382,28 @@ async def test_the_same_article_in_another_channel_comes_from_the_cache(
     assert len([m for m in fake.messages_in("C2") if is_brief(m)]) == 1
 
 
+async def test_the_brief_log_records_the_job_and_thread_each_brief_went_to(
+    settings: Settings, fake: FakeSlack, web: FakeWeb, llm: FakeOpenAI
+) -> None:
+    """The digest links to these; a cached repeat in another thread records its own."""
+    async with bot_running(settings, fake) as bot:
+        pasted = []
+        for n, channel in enumerate(("C1", "C2"), start=1):
+            ts, envelope = paste(fake, f"<{web.url('/article')}>", channel=channel)
+            pasted.append((channel, ts))
+            fake.send_envelope("events_api", envelope)
+            await fake.await_for(lambda f, n=n: bot.deps.queue.counts() == {"done": n})
+        logged = bot.deps.store.recent_briefs(limit=10)
+        jobs = [bot.deps.queue.get(b.job_id or "") for b in logged]
+    assert sorted((b.channel, b.thread_ts) for b in logged) == sorted(pasted)
+    assert [b.cached for b in logged] == [True, False]  # the repeat came from the cache
+    for b, job in zip(logged, jobs, strict=True):
+        assert job is not None and job.placeholder_ts == b.message_ts
+        assert (job.payload["channel"], job.payload["thread_ts"]) == (b.channel, b.thread_ts)
+        [reply] = fake.thread(job.payload["channel"], job.payload["thread_ts"])
+        assert reply["ts"] == b.message_ts and is_brief(reply)
+
+
 async def test_thirty_links_are_all_briefed_at_the_channels_pace(
     make_settings: Callable[..., Settings], fake: FakeSlack, web: FakeWeb, llm: FakeOpenAI
 ) -> None:

@@ -29,6 +29,8 @@ from bot.digest.schedule import Slot, Subscription, due_slots, next_slot, slot_f
 from bot.digest.store import DigestStore, RunKind, RunStatus, Scheduled
 from bot.digest.synthesis import synthesize
 from bot.render.block_kit import SlackMessage
+from bot.slack.pacing import ChannelPacer
+from bot.slack.posting import marker, post_message
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -143,21 +145,23 @@ async def preview(
 
 
 async def post_messages(
-    client: AsyncWebClient, channel: str, messages: list[SlackMessage]
-) -> tuple[str, list[str]]:
-    """Post the first message in the channel and the rest in its thread; (ts, reply ts)."""
-    first = await client.chat_postMessage(
-        channel=channel, text=messages[0].text, blocks=messages[0].blocks,
-        unfurl_links=False, unfurl_media=False,
-    )  # fmt: skip
-    ts = str(first["ts"])
+    client: AsyncWebClient, channel: str, messages: list[SlackMessage], *,
+    pacer: ChannelPacer, owner: str,
+) -> tuple[str, list[str]]:  # fmt: skip
+    """Post the first message in the channel and the rest in its thread; (ts, reply ts).
+
+    Through the poster's own path: paced with the channel's briefs, each part marked.
+    """
+    ts = await post_message(
+        client, pacer, channel, messages[0], thread_ts=None, metadata=marker(owner, 0)
+    )
     replies: list[str] = []
-    for message in messages[1:]:
-        resp = await client.chat_postMessage(
-            channel=channel, thread_ts=ts, text=message.text, blocks=message.blocks,
-            unfurl_links=False, unfurl_media=False,
-        )  # fmt: skip
-        replies.append(str(resp["ts"]))
+    for part, message in enumerate(messages[1:], start=1):
+        replies.append(
+            await post_message(
+                client, pacer, channel, message, thread_ts=ts, metadata=marker(owner, part)
+            )
+        )
     return ts, replies
 
 
@@ -171,8 +175,12 @@ def _late_note(slot: Slot, sub: Subscription) -> str:
 async def run_slot(
     settings: Settings, store: Store, client: AsyncWebClient, *, slot: Slot,
     sub: Subscription | None, now: datetime, late: bool = False,
+    pacer: ChannelPacer | None = None,
 ) -> RunResult:  # fmt: skip
-    """Claim one slot, then compose, post and record its digest; never posts a slot twice."""
+    """Claim one slot, then compose, post and record its digest; never posts a slot twice.
+
+    ``pacer``: the Slack poster's, so the digest keeps the channel's pace with its briefs.
+    """
     dstore = DigestStore.for_store(store)
     kind: RunKind = "manual" if slot.manual else "scheduled"
     claim = await asyncio.to_thread(
@@ -211,7 +219,10 @@ async def run_slot(
     if not await asyncio.to_thread(dstore.begin_posting, slot.key, claim):
         return RunResult(slot.key, slot.channel, "taken")
     try:
-        ts, replies = await post_messages(client, slot.channel, messages)
+        pacer = pacer or ChannelPacer(settings.channel_post_interval)
+        ts, replies = await post_messages(
+            client, slot.channel, messages, pacer=pacer, owner=f"digest:{slot.key}"
+        )
     except Exception as exc:
         if isinstance(exc, SlackApiError):
             error = f"Slack said {exc.response.get('error', 'error')}"
@@ -232,7 +243,7 @@ async def run_slot(
 
 async def run_now(
     settings: Settings, store: Store, client: AsyncWebClient, *, team: str, channel: str,
-    now: datetime,
+    now: datetime, pacer: ChannelPacer | None = None,
 ) -> RunResult:  # fmt: skip
     """A digest on demand (``/brief digest now``); it counts as the channel's last digest."""
     dstore = DigestStore.for_store(store)
@@ -241,7 +252,7 @@ async def run_now(
     local = now.astimezone(sub.zone) if sub else now
     # Its own identity (the moment asked): it never takes the morning's slot.
     slot = Slot(team, channel, local.date(), local.time(), now, manual=True)
-    result = await run_slot(settings, store, client, slot=slot, sub=sub, now=now)
+    result = await run_slot(settings, store, client, slot=slot, sub=sub, now=now, pacer=pacer)
     metrics.record_digest(result.status)
     return result
 
@@ -251,7 +262,7 @@ async def run_now(
 
 async def _run_subscription(
     settings: Settings, store: Store, client: AsyncWebClient, sub: Subscription,
-    updated_at: datetime, *, now: datetime,
+    updated_at: datetime, *, now: datetime, pacer: ChannelPacer | None,
 ) -> list[RunResult]:  # fmt: skip
     dstore = DigestStore.for_store(store)
     catch_up = timedelta(minutes=settings.digest_catchup_minutes)
@@ -280,7 +291,9 @@ async def _run_subscription(
     if target is not None:
         late = slot_fate(target, now=now, catch_up=catch_up) == "late"
         results.append(
-            await run_slot(settings, store, client, slot=target, sub=sub, now=now, late=late)
+            await run_slot(
+                settings, store, client, slot=target, sub=sub, now=now, late=late, pacer=pacer
+            )
         )
     return results
 
@@ -291,9 +304,10 @@ TeamClients = Callable[[str], Awaitable[AsyncWebClient]]
 
 async def run_due(
     settings: Settings, store: Store, client: AsyncWebClient, *, now: datetime,
-    clients: TeamClients | None = None,
+    clients: TeamClients | None = None, pacer: ChannelPacer | None = None,
 ) -> list[RunResult]:  # fmt: skip
     """Run every digest slot due at ``now`` (once each, across processes)."""
+    pacer = pacer or ChannelPacer(settings.channel_post_interval)
     dstore = DigestStore.for_store(store)
     subs = await asyncio.to_thread(dstore.subscriptions)
     limiter = asyncio.Semaphore(SUBSCRIPTION_CONCURRENCY)
@@ -303,7 +317,7 @@ async def run_due(
             try:
                 poster = await clients(found.sub.team) if clients else client
                 return await _run_subscription(
-                    settings, store, poster, found.sub, found.updated_at, now=now
+                    settings, store, poster, found.sub, found.updated_at, now=now, pacer=pacer
                 )
             except Exception:
                 log.exception("digest scheduling failed for %s", found.sub.channel)
@@ -329,7 +343,7 @@ def seconds_until_next(
 async def scheduler_loop(
     settings: Settings, store: Store, client: AsyncWebClient, *,
     clock: Clock | None = None, stop: asyncio.Event, poll: float = POLL_SECONDS,
-    clients: TeamClients | None = None,
+    clients: TeamClients | None = None, pacer: ChannelPacer | None = None,
 ) -> None:  # fmt: skip
     """Run due digests until ``stop`` is set; the Slack app starts this as a task.
 
@@ -337,11 +351,12 @@ async def scheduler_loop(
     another process are picked up.
     """
     clock = clock or SystemClock()
+    pacer = pacer or ChannelPacer(settings.channel_post_interval)
     dstore = DigestStore.for_store(store)
     while not stop.is_set():
         now = clock.now()
         try:
-            await run_due(settings, store, client, now=now, clients=clients)
+            await run_due(settings, store, client, now=now, clients=clients, pacer=pacer)
             subs = [found.sub for found in await asyncio.to_thread(dstore.subscriptions)]
             delay = seconds_until_next(subs, now, poll=poll)
         except Exception:

@@ -1,7 +1,7 @@
 """Collect a channel's digest material: briefs posted since the last digest, new feed items.
 
-Briefs come from the brief log; their Slack threads from the job queue's finished jobs
-(matched by URL, else by time), turned into permalinks with ``chat.getPermalink``. Feed
+Briefs come from the brief log, which records the thread and message each was posted in
+(the poster writes it); those become permalinks with ``chat.getPermalink``. Feed
 items that have no brief yet are briefed first through BriefService: bounded
 concurrency, and cached like any other brief.
 """
@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.digest.compose import DigestArticle
 from bot.digest.feeds import FeedItem, collect_new_items
-from bot.digest.store import BriefThread, DigestStore
+from bot.digest.store import DigestStore
 from bot.errors import BriefbotError
 from bot.models import Source
 from bot.service import BriefService
@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 
 #: More than this in one digest is a wall nobody reads; the newest are kept.
 MAX_ARTICLES = 80
-#: A job finishes moments after its brief is logged; beyond this they are not the same.
-THREAD_MATCH_WINDOW = timedelta(minutes=10)
 PERMALINK_CONCURRENCY = 8
 
 
@@ -49,58 +47,35 @@ def _url_key(url: str | None) -> str | None:
     return normalize_url(url) if url else None
 
 
-def match_threads(
-    briefs: Sequence[StoredBrief], threads: Sequence[BriefThread]
-) -> dict[int, BriefThread]:
-    """Brief log id -> the thread it was posted in: same URL first, else nearest after."""
-    free = list(threads)
-    found: dict[int, BriefThread] = {}
-    for brief in briefs:
-        urls = {_url_key(brief.url), _url_key(brief.brief.url)} - {None}
-        match = next(
-            (t for t in free if t.source_kind == "url" and _url_key(t.source_value) in urls), None
-        )
-        if match is None:
-            # Redirects and pasted text: the job that finished soonest after the brief.
-            after = [
-                t
-                for t in free
-                if timedelta(seconds=-5) <= t.finished_at - brief.created_at <= THREAD_MATCH_WINDOW
-            ]
-            match = min(after, key=lambda t: t.finished_at - brief.created_at, default=None)
-        if match is not None:
-            free.remove(match)
-            found[brief.id] = match
-    return found
-
-
 async def permalinks(
-    client: AsyncWebClient | None, channel: str, threads: dict[int, BriefThread]
+    client: AsyncWebClient | None, channel: str, briefs: Sequence[StoredBrief]
 ) -> dict[int, str]:
     """Permalinks to each brief's own message (or its thread), by brief log id."""
-    if client is None or not threads:
+    posted: dict[int, str] = {}
+    for b in briefs:
+        if ts := b.message_ts or b.thread_ts:
+            posted[b.id] = ts
+    if client is None or not posted:
         return {}
     limiter = asyncio.Semaphore(PERMALINK_CONCURRENCY)
 
-    async def one(thread: BriefThread) -> str | None:
+    async def one(ts: str) -> str | None:
         async with limiter:
             try:
-                resp = await client.chat_getPermalink(
-                    channel=channel, message_ts=thread.message_ts or thread.thread_ts
-                )
+                resp = await client.chat_getPermalink(channel=channel, message_ts=ts)
             except SlackApiError as exc:
-                log.info("no permalink for %s in %s: %s", thread.thread_ts, channel, exc)
+                log.info("no permalink for %s in %s: %s", ts, channel, exc)
                 return None
             link = resp.get("permalink")
             return str(link) if link else None
 
-    ids = list(threads)
-    links = await asyncio.gather(*(one(threads[i]) for i in ids))
+    ids = list(posted)
+    links = await asyncio.gather(*(one(posted[i]) for i in ids))
     return {i: link for i, link in zip(ids, links, strict=True) if link}
 
 
 async def channel_briefs(
-    store: Store, dstore: DigestStore, client: AsyncWebClient | None, *,
+    store: Store, client: AsyncWebClient | None, *,
     team: str | None, channel: str, since: datetime,
 ) -> list[DigestArticle]:  # fmt: skip
     """Briefs delivered in the channel since ``since``, oldest first, one per article."""
@@ -115,10 +90,7 @@ async def channel_briefs(
         if key not in keys:
             keys.add(key)
             unique.append(row)
-    threads = (
-        await asyncio.to_thread(dstore.brief_threads, team, channel, since=since) if team else []
-    )
-    links = await permalinks(client, channel, match_threads(unique, threads))
+    links = await permalinks(client, channel, unique)
     return [
         DigestArticle(
             title=row.brief.title or row.title or row.url or "Untitled",
@@ -177,9 +149,7 @@ async def gather_articles(
     """Everything new for the channel's digest, with footer notes for what went wrong."""
     dstore = DigestStore.for_store(store)
     out = Gathered()
-    out.articles = await channel_briefs(
-        store, dstore, client, team=team, channel=channel, since=since
-    )
+    out.articles = await channel_briefs(store, client, team=team, channel=channel, since=since)
     if team is None:
         return out
     batch = await collect_new_items(settings, dstore, team=team, channel=channel, now=now)

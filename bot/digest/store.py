@@ -21,9 +21,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 
 from bot.digest.schedule import Cadence, Subscription
-from bot.slack.jobs import finished_briefs
 from bot.store import Store
-from bot.store.db import PgConnection, connect, is_db_error, is_postgres, transaction
+from bot.store.db import PgConnection, connect, is_postgres, transaction
 
 RunStatus = Literal["claimed", "posting", "posted", "empty", "skipped", "failed"]
 RunKind = Literal["scheduled", "manual"]
@@ -75,17 +74,6 @@ class Run:
     articles: int
     error: str | None
     done_at: datetime | None
-
-
-@dataclass(frozen=True)
-class BriefThread:
-    """Where the Slack bot posted a brief: the thread and the brief's own message."""
-
-    source_kind: str
-    source_value: str
-    thread_ts: str
-    message_ts: str | None
-    finished_at: datetime
 
 
 class DigestStore:
@@ -356,40 +344,6 @@ class DigestStore:
             )
             for r in rows
         ]
-
-    # --- where the Slack bot posted briefs --------------------------------------------
-
-    def brief_threads(self, team: str, channel: str, *, since: datetime) -> list[BriefThread]:
-        """Briefs the Slack job queue finished in this channel since ``since``, oldest first.
-
-        Read-only over the queue's ``jobs`` table (bot/slack/jobs.py); empty if it isn't there.
-        """
-        try:
-            with self._lock:  # a job can finish a little after its brief: look an hour back
-                rows = finished_briefs(self._conn, since=since.timestamp() - 3600)
-        except Exception as exc:
-            if not is_db_error(exc):
-                raise
-            return []
-        found: list[BriefThread] = []
-        for row in rows:
-            try:
-                payload = json.loads(row["payload"])
-                source = payload["source"]
-                if payload.get("team") != team or payload.get("channel") != channel:
-                    continue
-                found.append(
-                    BriefThread(
-                        source_kind=str(source["kind"]),
-                        source_value=str(source["value"]),
-                        thread_ts=str(payload["thread_ts"]),
-                        message_ts=row["placeholder_ts"],
-                        finished_at=datetime.fromtimestamp(row["updated_at"], UTC),
-                    )
-                )
-            except (ValueError, KeyError, TypeError):
-                continue
-        return found
 
 
 _BY_STORE: weakref.WeakKeyDictionary[Store, DigestStore] = weakref.WeakKeyDictionary()

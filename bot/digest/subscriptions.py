@@ -21,6 +21,7 @@ from bot.digest.schedule import EXAMPLE, Subscription, next_slot, parse_schedule
 from bot.digest.store import DigestStore
 from bot.errors import BriefbotError, InputError
 from bot.sanitize import link, sanitize_slack
+from bot.slack.pacing import ChannelPacer
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ async def _guard(action: Callable[[], Awaitable[str]], what: str) -> str:
 async def handle_digest_command(
     text: str, *, settings: Settings, store: Store, team: str, channel: str,
     user_tz: str | None, client: AsyncWebClient | None, user: str | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, pacer: ChannelPacer | None = None,
 ) -> str:  # fmt: skip
     """Handle ``digest daily 08:00 [Area/City] | weekdays 07:30 | off | now | show``."""
     moment = now or datetime.now(UTC)
@@ -80,7 +81,9 @@ async def handle_digest_command(
         if cmd.action == "now":
             if client is None:
                 raise InputError("Digests can only be posted from Slack.")
-            result = await run_now(settings, store, client, team=team, channel=channel, now=moment)
+            result = await run_now(
+                settings, store, client, team=team, channel=channel, now=moment, pacer=pacer
+            )
             if result.status == "posted":
                 n = result.articles
                 return f"Posted the digest ({n} article{'s' if n != 1 else ''})."

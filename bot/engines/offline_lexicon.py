@@ -134,39 +134,6 @@ MONTHS = wordset(
     jan feb mar apr jun jul aug sep sept oct nov dec"""
 )
 
-# Capitalised lines and words that are page furniture, never story content.
-JUNK_PHRASES = (
-    "related stories",
-    "related articles",
-    "related news",
-    "advertisement",
-    "sponsored",
-    "subscribe",
-    "sign up",
-    "newsletter",
-    "share this",
-    "share on",
-    "read more",
-    "also read",
-    "click here",
-    "follow us",
-    "cookie",
-    "all rights reserved",
-    "copyright",
-    "©",
-    "you may also like",
-    "recommended for you",
-    "most read",
-    "trending",
-    "log in",
-    "login",
-    "comments",
-    "print this",
-    "skip to",
-    "back to top",
-    "download the app",
-)
-
 # Lines after which nothing is article text.
 TERMINATORS = (
     "related stories",

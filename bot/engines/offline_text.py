@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.engines.offline_lexicon import JUNK_PHRASES, STOPWORDS, TERMINATORS
+from bot.engines.offline_lexicon import STOPWORDS, TERMINATORS
+from bot.ingest.junk import TELLTALES, is_junk_phrase
 from bot.sentences import CLOSERS as _CLOSERS
 from bot.sentences import split_spans
 
@@ -94,9 +95,11 @@ def is_junk_line(line: str) -> bool:
         return True
     if _URLISH.match(stripped):
         return True
+    if is_junk_phrase(stripped):
+        return True
     low = stripped.lower()
     words = low.split()
-    return len(words) <= 12 and any(phrase in low for phrase in JUNK_PHRASES)
+    return len(words) <= 12 and any(phrase in low for phrase in TELLTALES)
 
 
 def _is_terminator(line: str) -> bool:

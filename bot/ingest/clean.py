@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.ingest.junk import JUNK_PHRASES, junk_key
+
 # Zero-width characters, soft hyphens, BOMs and bidi controls: invisible, and they break
 # quote matching in grounding.
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
@@ -12,30 +14,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
-# Whole lines that are page furniture, never article prose (compared lowercased, with
-# trailing punctuation and decoration stripped).
-_JUNK_LINES = frozenset(
-    {
-        "related stories", "related articles", "related news", "related posts", "related",
-        "related content", "related coverage", "related topics", "more stories",
-        "more from this section", "no stories found", "no related stories found",
-        "responsive banner", "advertisement", "advertisements", "ad", "sponsored",
-        "sponsored content", "sponsored stories", "promoted stories", "promoted content",
-        "story continues below advertisement", "article continues below advertisement",
-        "continue reading below", "scroll to continue with content", "also read", "read also",
-        "read more", "read next", "must read", "you may also like", "you might also like",
-        "recommended", "recommended for you", "recommended stories", "trending",
-        "trending now", "trending stories", "top stories", "latest news", "latest stories",
-        "most read", "most popular", "popular stories", "share this", "share this article",
-        "share this story", "share this post", "share article", "share", "share on facebook",
-        "share on twitter", "share on x", "share on whatsapp", "share on linkedin",
-        "share via email", "facebook", "twitter", "whatsapp", "linkedin", "telegram",
-        "email", "print", "copy link", "subscribe", "subscribe now", "subscribe to our newsletter",
-        "sign up for our newsletter", "newsletter", "follow us", "follow us on google news",
-        "leave a comment", "comments", "post a comment", "view comments", "tags", "topics",
-        "loading", "loading...", "click here to subscribe", "download the app",
-    }
-)  # fmt: skip
 # Furniture that starts a line and runs on ("Subscribe to ... for $1", "Also Read: ...").
 _JUNK_PREFIX = re.compile(
     r"^(also read|read also|read more|subscribe (to|for|now)|sign up (for|to)|follow us on|"
@@ -59,15 +37,11 @@ _MAX_SWEPT_WORDS = 16
 _MAX_PREFIXED_WORDS = 30
 
 
-def _key(line: str) -> str:
-    return line.strip().strip("|•·-–—:>#*_ ").rstrip(".…!").strip().lower()
-
-
 def _is_junk(line: str) -> bool:
-    key = _key(line)
+    key = junk_key(line)
     if not key:
         return False
-    if key in _JUNK_LINES or _BARE_DOMAIN.match(key):
+    if key in JUNK_PHRASES or _BARE_DOMAIN.match(key):
         return True
     # Furniture runs on for a few words; a long line is prose even if it starts alike.
     return bool(_JUNK_PREFIX.match(key)) and len(key.split()) <= _MAX_PREFIXED_WORDS
@@ -118,7 +92,7 @@ def _drop_duplicate_title(lines: list[str]) -> list[str]:
 def clean_pasted_text(text: str) -> str:
     """Normalize whitespace, drop invisible characters, and cut trailing web junk."""
     lines = _normalize(text).split("\n")
-    lines = [line for line in lines if _key(line) not in _AD_MARKERS or not line.strip()]
+    lines = [line for line in lines if junk_key(line) not in _AD_MARKERS or not line.strip()]
     lines = _drop_duplicate_title(lines)
     lines = _cut_trailing_junk(lines)
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.slack.channels import ChannelSettings
 from bot.slack.jobs import JobQueue, NewJob
 from bot.slack.limits import Admission, JobRate
+from bot.slack.pacing import ChannelPacer
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ class Deps:
     wake: Callable[[], None] = lambda: None
     #: Multi-workspace installs: the client holding a team's token (bot/fleet/oauth.py).
     clients: Callable[[str], Awaitable[AsyncWebClient]] | None = None
+    #: The job poster's channel pace, shared by digests posted on demand.
+    pacer: ChannelPacer | None = None
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def enqueue(self, jobs: Iterable[NewJob]) -> list[bool]:

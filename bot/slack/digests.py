@@ -72,7 +72,7 @@ async def digest_command(deps: Deps, body: dict[str, Any], args: str) -> Reply:
             user_tz, note = FALLBACK_ZONE, NO_USER_ZONE
     text = await handle_digest_command(
         args, settings=deps.settings, store=deps.store, team=team, channel=channel,
-        user_tz=user_tz, client=client, user=user,
+        user_tz=user_tz, client=client, user=user, pacer=deps.pacer,
     )  # fmt: skip
     return Reply(notices.text_message(f"{text}\n{note}" if note else text))
 

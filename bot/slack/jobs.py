@@ -270,17 +270,6 @@ def delete_team(conn: Any, team: str) -> int:
     )
 
 
-def finished_briefs(conn: Any, *, since: float) -> list[Any]:
-    """Rows (payload, placeholder_ts, updated_at) of brief jobs done since ``since``, in order."""
-    return list(
-        conn.execute(
-            "SELECT payload, placeholder_ts, updated_at FROM jobs WHERE kind = 'brief'"
-            " AND state = 'done' AND updated_at >= ? ORDER BY updated_at",
-            (since,),
-        ).fetchall()
-    )
-
-
 def briefs_asked(conn: Any, *, field: str, value: str, team: str, since: float) -> int:
     """Articles asked for since ``since`` by one user or in one channel (a command counts each)."""
     row = conn.execute(

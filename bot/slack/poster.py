@@ -18,6 +18,7 @@ it and us storing its ts, or its answer lost in transit) is posted again: a stal
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 from collections.abc import Awaitable, Callable
@@ -36,13 +37,13 @@ from bot.slack import intake, notices
 from bot.slack.channels import ChannelSettings
 from bot.slack.jobs import MAX_ATTEMPTS, Job, JobQueue
 from bot.slack.pacing import ChannelPacer
+from bot.slack.posting import METADATA_TYPE, marker, post_message
 
 log = logging.getLogger(__name__)
 
 _JOB_CLIENT: contextvars.ContextVar[AsyncWebClient | None] = contextvars.ContextVar(
     "briefbot_job_client", default=None
 )
-METADATA_TYPE = "briefbot_job"
 #: Slack errors that mean we may not post there; the person who asked is told privately.
 _CANT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 _TOO_BIG = frozenset({"msg_too_long", "invalid_blocks"})
@@ -172,8 +173,14 @@ class Poster:
         placeholder = await self._post_once(
             job, channel, thread_ts, build_placeholder(label), known=posted.get(0)
         )
-        messages, error = await self._brief_messages(source, label, payload=p)
+        messages, error, log_id = await self._brief_messages(source, label, payload=p)
         await self._update(channel, placeholder, messages[0], job=job, part=0)
+        if log_id is not None and self.service.store is not None:
+            # The digest links to this message from the log; it never guesses the thread.
+            await asyncio.to_thread(
+                self.service.store.mark_posted, log_id, job_id=job.id, channel=channel,
+                thread_ts=thread_ts, message_ts=placeholder,
+            )  # fmt: skip
         replies = list(job.reply_ts)
         while len(replies) + 1 in posted:  # parts posted by a killed attempt, not yet recorded
             replies.append(posted[len(replies) + 1])
@@ -196,8 +203,8 @@ class Poster:
 
     async def _brief_messages(
         self, source: Any, label: str, *, payload: dict[str, Any]
-    ) -> tuple[list[SlackMessage], str | None]:
-        """The brief's messages, or one short error message and the error for the log."""
+    ) -> tuple[list[SlackMessage], str | None, int | None]:
+        """The brief's messages and its log id, or one short error message and the error."""
         try:
             team, channel = payload["team"], payload["channel"]
             # The channel's /brief settings language, else BRIEFBOT_LANGUAGE.
@@ -208,13 +215,13 @@ class Poster:
                 await self.on_brief(payload, result)
         except BriefbotError as exc:
             log.info("brief of %s failed: %s (%s)", label, exc, exc.code)
-            return [build_error_message(str(exc))], f"{exc.code}: {exc}"
+            return [build_error_message(str(exc))], f"{exc.code}: {exc}", None
         except Exception as exc:
             # The traceback goes to the log; the thread gets a short, safe sentence.
             log.exception("unexpected error while briefing %s", label)
             unexpected = build_error_message(notices.UNEXPECTED.format(label=label))
-            return [unexpected], f"{type(exc).__name__}: {exc}"
-        return messages, None
+            return [unexpected], f"{type(exc).__name__}: {exc}", None
+        return messages, None, result.log_id
 
     async def _command(self, job: Job) -> None:
         p = job.payload
@@ -292,21 +299,10 @@ class Poster:
     async def _post(
         self, channel: str, thread_ts: str | None, message: SlackMessage, *, job: Job, part: int
     ) -> str:
-        await self.pacer.wait(channel)
-        kwargs: dict[str, Any] = {}
-        if thread_ts:
-            kwargs["thread_ts"] = thread_ts
-        resp = await self._call(
-            "chat_postMessage",
-            channel=channel,
-            text=message.text,
-            blocks=message.blocks or None,
-            unfurl_links=False,
-            unfurl_media=False,
-            metadata=_marker(job, part),
-            **kwargs,
-        )
-        return str(resp["ts"])
+        return await post_message(
+            _JOB_CLIENT.get() or self.client, self.pacer, channel, message,
+            thread_ts=thread_ts, metadata=marker(job.id, part),
+        )  # fmt: skip
 
     async def _update(
         self, channel: str, ts: str, message: SlackMessage, *, job: Job, part: int
@@ -314,7 +310,7 @@ class Poster:
         try:
             await self._call(
                 "chat_update", channel=channel, ts=ts, text=message.text, blocks=message.blocks,
-                metadata=_marker(job, part),
+                metadata=marker(job.id, part),
             )  # fmt: skip
         except SlackApiError as exc:
             if _slack_error(exc) not in _TOO_BIG:
@@ -385,11 +381,6 @@ class Poster:
                 raise
             return None
         return _parts_of(job, resp.get("messages") or []).get(0)
-
-
-def _marker(job: Job, part: int) -> dict[str, Any]:
-    """Message metadata naming the job and part, so a resumed job finds its own posts."""
-    return {"event_type": METADATA_TYPE, "event_payload": {"job": job.id, "part": part}}
 
 
 def _parts_of(job: Job, messages: list[dict[str, Any]]) -> dict[int, str]:

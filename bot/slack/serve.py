@@ -170,6 +170,7 @@ async def running(
             pacer=ChannelPacer(settings.channel_post_interval),
             channels=channels,
         )
+        deps.pacer = poster.pacer  # /brief digest now posts at the same pace
         if settings.oauth_enabled:  # each job posts with its own team's token
             from bot.fleet.oauth import team_clients
 
@@ -190,7 +191,14 @@ async def running(
             # Cron users may run `briefbot digest run-due` as well: each slot is claimed
             # once in the database, so the two never post the same digest.
             stack.push_async_callback(
-                _start_digests(settings, store, client, clock=digest_clock, clients=poster.clients)
+                _start_digests(
+                    settings,
+                    store,
+                    client,
+                    clock=digest_clock,
+                    clients=poster.clients,
+                    pacer=poster.pacer,
+                )
             )
         metrics.watch_jobs(queued=_queued_count(queue), in_flight=lambda: workers.in_flight)
         ready = health.readiness(
@@ -234,12 +242,14 @@ def _fleet_dispatch(settings: Settings) -> Any:
 
 def _start_digests(
     settings: Settings, store: Store, client: AsyncWebClient, *, clock: Clock | None,
-    clients: Any = None,
+    clients: Any = None, pacer: ChannelPacer | None = None,
 ) -> Callable[[], Awaitable[None]]:  # fmt: skip
     """Start the digest scheduler as a task; returns what stops it and waits for it."""
     stop = asyncio.Event()
     task = asyncio.create_task(
-        scheduler_loop(settings, store, client, clock=clock, stop=stop, clients=clients),
+        scheduler_loop(
+            settings, store, client, clock=clock, stop=stop, clients=clients, pacer=pacer
+        ),
         name="digest-scheduler",
     )
 

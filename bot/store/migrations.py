@@ -221,6 +221,18 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE channel_settings ADD COLUMN language TEXT;
         """,
     ),
+    Migration(
+        6,
+        "where each brief was posted",
+        """
+        -- Written by the Slack poster once the brief is in its thread (bot/slack/poster.py),
+        -- so the digest links to the right message instead of guessing from the job queue.
+        -- NULL: not posted by the Slack bot (CLI, feed items) or logged before this step.
+        ALTER TABLE brief_log ADD COLUMN job_id TEXT;
+        ALTER TABLE brief_log ADD COLUMN thread_ts TEXT;
+        ALTER TABLE brief_log ADD COLUMN message_ts TEXT;
+        """,
+    ),
 ]
 
 

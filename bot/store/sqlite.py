@@ -47,6 +47,10 @@ class StoredBrief:
     channel: str | None
     cached: bool
     created_at: datetime
+    #: Where the Slack poster put it (migration 6); None for briefs it did not post.
+    job_id: str | None = None
+    thread_ts: str | None = None
+    message_ts: str | None = None
 
 
 def _sqlite_path(url: str) -> str:
@@ -234,12 +238,12 @@ class Store:
         article_text: str | None = None,
         created_at: datetime | None = None,
         cache: bool = True,
-    ) -> None:
+    ) -> int:
         """Record a delivered brief; cache it unless it came from the cache (or cache=False).
 
         Call this for every brief posted, cached or not: the log drives history, digests
         and usage. A cached brief (``meta.cached``) is logged with zero tokens and cost,
-        and leaves the cache entry as it was.
+        and leaves the cache entry as it was. Returns the log row's id (see ``mark_posted``).
         """
         stamp = _stamp(created_at or datetime.now(UTC))
         meta = brief.meta
@@ -254,10 +258,10 @@ class Store:
                     " article_text = excluded.article_text, created_at = excluded.created_at",
                     (key, url, title, fresh.model_dump_json(), article_text, stamp),
                 )
-            conn.execute(
+            row = conn.execute(
                 "INSERT INTO brief_log (key, url, title, team, channel, brief_json, engine,"
                 " model, cached, tokens_in, tokens_out, cost_usd, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     key,
                     url,
@@ -273,6 +277,18 @@ class Store:
                     0.0 if meta.cached else meta.cost_usd,
                     stamp,
                 ),
+            ).fetchone()
+        return int(row["id"])
+
+    def mark_posted(
+        self, log_id: int, *, job_id: str, channel: str, thread_ts: str, message_ts: str
+    ) -> None:
+        """Record the job, channel and thread (and the brief's own message) it was posted in."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE brief_log SET job_id = ?, channel = ?, thread_ts = ?, message_ts = ?"
+                " WHERE id = ?",
+                (job_id, channel, thread_ts, message_ts, log_id),
             )
 
     def recent_briefs(
@@ -286,7 +302,8 @@ class Store:
         """Delivered briefs, newest first, optionally by team, channel and time."""
         where, params = self._filters(team=team, channel=channel, since=since)
         rows = self._query(
-            "SELECT id, key, url, title, team, channel, brief_json, cached, created_at"  # noqa: S608
+            "SELECT id, key, url, title, team, channel, brief_json, cached, created_at,"  # noqa: S608
+            " job_id, thread_ts, message_ts"
             f" FROM brief_log{where} ORDER BY created_at DESC, id DESC LIMIT ?",
             (*params, max(0, limit)),
         )
@@ -307,6 +324,9 @@ class Store:
                     channel=row["channel"],
                     cached=bool(row["cached"]),
                     created_at=datetime.fromisoformat(row["created_at"]),
+                    job_id=row["job_id"],
+                    thread_ts=row["thread_ts"],
+                    message_ts=row["message_ts"],
                 )
             )
         return out
