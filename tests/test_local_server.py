@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from bot.ask.model import ModelAnswerer
 from bot.config import Settings
 from bot.doctor import model_checks
+from bot.engines.llm_output import Usage
 from bot.engines.llm_server import parse_models, parse_props, server_root
 from bot.engines.openai_engine import OpenAIEngine
 from bot.errors import ModelOutputError
@@ -214,3 +216,30 @@ async def test_when_every_chunk_is_unusable_the_error_is_reported(
         with pytest.raises(ModelOutputError, match="cut off"):
             await engine.brief(Article(text=LONG))
         await engine.aclose()
+
+
+async def test_questions_and_briefs_share_the_servers_one_slot(
+    one_slot: FakeOpenAI, make_settings: Callable[..., Settings]
+) -> None:
+    # A question asked while a brief is being written goes to the same one-slot server:
+    # it must queue in Briefbot, behind the brief's calls, not inside the server.
+    settings = make_settings(
+        openai_api_key="sk-test",
+        openai_base_url=one_slot.base_url,
+        chunk_tokens=600,
+        chunk_overlap_tokens=0,
+        llm_concurrency=4,
+    )
+    engine = OpenAIEngine(settings, retry_base=0.01, retry_cap=0.05)
+    answerer = ModelAnswerer(settings, retry_base=0.01)
+    messages = answerer.prepare(LONG, title=None, question="Who met on Monday?", history=[])
+    await asyncio.gather(
+        engine.brief(Article(text=LONG)),
+        answerer.answer(messages, Usage()),
+        answerer.answer(messages, Usage()),
+        return_exceptions=True,  # the fake's brief-shaped replies don't answer questions
+    )
+    await engine.aclose()
+    await answerer.aclose()
+    assert len(one_slot.chat_requests) >= 6  # the brief's chunks and both questions
+    assert one_slot.max_in_flight == 1

@@ -18,6 +18,7 @@ from bot.ask.retrieval import SentenceIndex
 from bot.config import Settings
 from bot.engines.llm_output import Unusable, Usage, read_completion, short
 from bot.engines.llm_retry import RetryPolicy, call_with_retries
+from bot.engines.llm_server import limiter_for, output_cap
 from bot.engines.openai_engine import build_client, price_for
 from bot.prompting import render_prompt
 from bot.tokens import count_tokens
@@ -114,6 +115,12 @@ class ModelAnswerer:
         return result
 
     async def _request(self, messages: Messages) -> Any:
-        return await self.client.chat.completions.with_raw_response.parse(
-            model=self.model, messages=messages, response_format=AnswerDraft
-        )
+        # The same per-server limit and answer cap as briefs: a question must not add a
+        # request a one-slot local server would queue while its timeout runs.
+        async with await limiter_for(self.settings, self.client):
+            return await self.client.chat.completions.with_raw_response.parse(
+                model=self.model,
+                messages=messages,
+                response_format=AnswerDraft,
+                **output_cap(self.settings),
+            )

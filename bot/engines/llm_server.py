@@ -17,9 +17,14 @@ import asyncio
 import logging
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:  # typing only: the CLI imports this module before the openai client
+    import openai
+
+    from bot.config import Settings
 
 log = logging.getLogger("bot.engines.openai")
 
@@ -147,3 +152,27 @@ async def shared_limiter(
                      slots, size)  # fmt: skip
         per_loop[key] = asyncio.Semaphore(size)
         return per_loop[key]
+
+
+async def limiter_for(settings: Settings, client: openai.AsyncOpenAI) -> asyncio.Semaphore:
+    """The process-wide bound on model calls in flight to this client's endpoint.
+
+    Briefs, chunk calls and questions all take it, so a one-slot local server never sees
+    more requests than it can serve while our own timeouts run.
+    """
+    base_url = settings.openai_base_url or ""
+    key = settings.openai_api_key
+    return await shared_limiter(
+        str(client.base_url),
+        concurrency=settings.llm_concurrency,
+        slots_setting=settings.llm_server_slots,
+        api_key=key.get_secret_value().strip() if key else "",
+        # OpenAI's own API has no /props; any other server may (llama.cpp does).
+        probe=bool(base_url) and "api.openai.com" not in base_url,
+    )
+
+
+def output_cap(settings: Settings) -> dict[str, Any]:
+    """The request's answer cap, when one is set (BRIEFBOT_LLM_MAX_OUTPUT_TOKENS)."""
+    cap = settings.llm_max_output_tokens
+    return {"max_completion_tokens": cap} if cap else {}

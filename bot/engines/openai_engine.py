@@ -23,7 +23,7 @@ from bot.config import ModelPrice, Settings
 from bot.engines.llm_output import Unusable, Usage, read_completion, short
 from bot.engines.llm_retry import RetryPolicy, call_with_retries
 from bot.engines.llm_schema import BriefDraft, dedupe_draft, draft_to_brief, trim_partials
-from bot.engines.llm_server import shared_limiter
+from bot.engines.llm_server import limiter_for, output_cap
 from bot.errors import BriefbotError, ConfigError, ModelOutputError, NoTextError
 from bot.language import language_name
 from bot.models import Article, Brief, BriefMeta
@@ -278,27 +278,14 @@ class OpenAIEngine:
     async def _request(self, messages: Messages) -> Any:
         # Admission first: the client's timeout starts when the request is sent, so time
         # spent queued behind our own calls never counts against a call.
-        async with await self._limiter():
-            extra: dict[str, Any] = {}
-            if self.settings.llm_max_output_tokens:
-                extra["max_completion_tokens"] = self.settings.llm_max_output_tokens
+        async with await limiter_for(self.settings, self.client):
             # The raw response keeps the HTTP body, so tokens of an unparsable answer count.
             return await self.client.chat.completions.with_raw_response.parse(
-                model=self.model, messages=messages, response_format=BriefDraft, **extra
+                model=self.model,
+                messages=messages,
+                response_format=BriefDraft,
+                **output_cap(self.settings),
             )
-
-    async def _limiter(self) -> asyncio.Semaphore:
-        """The process-wide bound on calls in flight to this endpoint (see llm_server)."""
-        base_url = self.settings.openai_base_url or ""
-        key = self.settings.openai_api_key
-        return await shared_limiter(
-            str(self.client.base_url),
-            concurrency=self.settings.llm_concurrency,
-            slots_setting=self.settings.llm_server_slots,
-            api_key=key.get_secret_value().strip() if key else "",
-            # OpenAI's own API has no /props; any other server may (llama.cpp does).
-            probe=bool(base_url) and "api.openai.com" not in base_url,
-        )
 
     # --- prompts and budgets ----------------------------------------------------------
 
