@@ -11,6 +11,8 @@ import re
 import zlib
 from typing import Any
 
+from tests.fakes.web import pdf_file
+
 #: The pieces that made parsers slow or crash, plus ordinary text around them (the fuzz
 #: tests' alphabet and the bench's fuzz corpus).
 PIECES = [
@@ -21,22 +23,6 @@ PIECES = [
     "charset=", "<meta charset=", "xn--", "[", "]", "(", ")", "The ", "Minister ", "said ",
     "will ", "strike\n", "and ", ", ", "; ",
 ]  # fmt: skip
-
-
-def _pdf(objects: list[bytes]) -> bytes:
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 def _flate_stream(data: bytes) -> bytes:
@@ -62,7 +48,7 @@ def shared_stream_pdf(pages: int = 300, operators: int = 200_000) -> bytes:
         b"/Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
     )
     objects += [page] * pages
-    return _pdf(objects)
+    return pdf_file(objects)
 
 
 @functools.cache
@@ -81,7 +67,7 @@ def flate_bomb_pdf(decoded_size: int = 200_000_000) -> bytes:
         stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    return _pdf(objects)
+    return pdf_file(objects)
 
 
 #: (name, bytes, content type) of every hostile input the red team found, up to ~200 KB.

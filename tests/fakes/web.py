@@ -194,6 +194,11 @@ def make_pdf(paragraphs: list[str], *, title: str | None = None) -> bytes:
     if title:
         objects.append(f"<< /Title ({_pdf_escape(title)}) >>".encode())
         info = f" /Info {len(objects)} 0 R"
+    return pdf_file(objects, info=info)
+
+
+def pdf_file(objects: list[bytes], *, info: str = "") -> bytes:
+    """A PDF of numbered ``objects`` (object 1 the catalog) with a correct xref table."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, obj in enumerate(objects, start=1):
