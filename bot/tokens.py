@@ -12,8 +12,11 @@ import gzip
 import hashlib
 import os
 import shutil
+from bisect import bisect_left
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
+from itertools import accumulate
 from pathlib import Path
 
 import platformdirs
@@ -85,6 +88,92 @@ def encoding_for_model(model: str | None) -> tiktoken.Encoding:
     return get_encoding(encoding_name_for_model(model))
 
 
+def encode(text: str, model: str | None = None) -> list[int]:
+    """The tokens of ``text`` in the model's encoding (special-token text is plain text)."""
+    return encoding_for_model(model).encode(text, disallowed_special=())
+
+
 def count_tokens(text: str, model: str | None = None) -> int:
     """Exact token count of ``text`` in the model's encoding."""
-    return len(encoding_for_model(model).encode(text, disallowed_special=()))
+    return len(encode(text, model))
+
+
+class _ByteLengths(dict[int, int]):
+    """Token id -> length of its bytes, filled in as tokens are met."""
+
+    def __init__(self, encoding: tiktoken.Encoding) -> None:
+        super().__init__()
+        self._encoding = encoding
+
+    def __missing__(self, token: int) -> int:
+        length = self[token] = len(self._encoding.decode_single_token_bytes(token))
+        return length
+
+
+@lru_cache(maxsize=4)
+def _byte_lengths(name: str) -> _ByteLengths:
+    # Bounded by the vocabulary; a long article meets a few thousand distinct tokens.
+    return _ByteLengths(get_encoding(name))
+
+
+class TokenSpans:
+    """One text encoded once, and how many of its tokens start inside any span of it.
+
+    Over adjacent spans the figures add up to the exact total. A span encoded on its own
+    differs only at its two edges (a token may straddle one), so a figure is an estimate
+    within a token or two: a caller that promises a limit counts its final text exactly.
+    """
+
+    def __init__(self, text: str, tokens: Sequence[int], encoding: tiktoken.Encoding) -> None:
+        self.text = text
+        self.total = len(tokens)
+        self.encoding = encoding
+        lengths = _byte_lengths(encoding.name)
+        #: Byte offset where each token starts, then the total byte length.
+        self._starts = list(accumulate(map(lengths.__getitem__, tokens), initial=0))
+        self._ascii = text.isascii()
+        size = len(text) if self._ascii else len(text.encode("utf-8", "surrogatepass"))
+        #: False when token bytes don't line up with the text (tiktoken rewrites surrogate
+        #: pairs): then each span is encoded on its own, slower but still an estimate.
+        self.mapped = self._starts[-1] == size
+        # The last position converted to bytes: spans are asked for mostly in text order.
+        self._char = self._byte = 0
+
+    def between(self, start: int, end: int) -> int:
+        """Tokens of the whole text's encoding that start in ``text[start:end]``."""
+        if not self.mapped:
+            return self.count(self.text[start:end])
+        return self._before(end) - self._before(start)
+
+    def count(self, piece: str) -> int:
+        """Exact token count of any text, in this text's encoding."""
+        return len(self.encoding.encode(piece, disallowed_special=()))
+
+    def _before(self, pos: int) -> int:
+        return bisect_left(self._starts, self._byte_at(pos), 0, self.total)
+
+    def _byte_at(self, pos: int) -> int:
+        if self._ascii:
+            return pos
+        if pos >= self._char:
+            self._byte += len(self.text[self._char : pos].encode("utf-8", "surrogatepass"))
+        else:
+            self._byte -= len(self.text[pos : self._char].encode("utf-8", "surrogatepass"))
+        self._char = pos
+        return self._byte
+
+
+def token_spans(
+    text: str, model: str | None = None, *, tokens: Sequence[int] | None = None
+) -> TokenSpans:
+    """``text`` as :class:`TokenSpans`; ``tokens``: its encoding, if the caller has it.
+
+    Tokens that aren't this text's encoding (their bytes don't add up) are not trusted:
+    the text is encoded again.
+    """
+    encoding = encoding_for_model(model)
+    if tokens is not None:
+        spans = TokenSpans(text, tokens, encoding)
+        if spans.mapped:
+            return spans
+    return TokenSpans(text, encode(text, model), encoding)
