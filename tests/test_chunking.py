@@ -8,7 +8,7 @@ from itertools import pairwise
 import pytest
 
 from bot.chunking import MIN_BUDGET, Chunk, chunk_text, split_sentences
-from bot.tokens import count_tokens
+from bot.tokens import count_tokens, get_encoding, token_spans
 
 _VOCABULARY = (
     "minister officials tariff framework agreement defence trade talks signed decade "
@@ -279,3 +279,51 @@ def test_messy_unicode_never_breaks_the_budget_or_the_text() -> None:
         assert all(c.text == text[c.start : c.end] for c in chunks)
         rebuilt = "".join(new_parts(text, chunks))
         assert "".join(rebuilt.split()) == "".join(text.split())
+
+
+_NASTY = {
+    "cjk": "日本語の文章です。今天天气很好。한국어 문장입니다。" * 300,
+    "cjk_no_enders": "東京都の会議で新しい予算案が議論された" * 200,
+    "emoji": "👩‍👩‍👧🙂🇺🇳 family 🙂. " * 400,
+    "spaces": "Start. " + " " * 20_000 + "End of the run. " + "x " * 500,
+    "dots": "Wait" + "." * 20_000 + " Then more text follows here. " * 50,
+    "newlines": "Line one.\r\nLine two.\rLine three.\n\n\r\n \n\tPara two." * 300,
+    "mixed": ("Mr. Rao said “yes.”\u00a0\u2028Next…\u200b 3.5% 日本。\n" * 400),
+    "surrogates": "Lone \ud800 surrogate here. Pair \ud83d\ude00 split. " * 300,
+}
+
+
+@pytest.mark.parametrize("name", sorted(_NASTY))
+@pytest.mark.parametrize(
+    ("budget", "overlap"), [(MIN_BUDGET, 0), (MIN_BUDGET, 3), (37, 9), (500, 100)]
+)
+def test_nasty_text_never_breaks_a_budget(name: str, budget: int, overlap: int) -> None:
+    text = _NASTY[name]
+    chunks = chunk_text(text, budget=budget, overlap=overlap)
+    assert chunks
+    for chunk in chunks:
+        assert chunk.text == text[chunk.start : chunk.end]
+        assert chunk.tokens == count_tokens(chunk.text) <= budget
+    rebuilt = "".join(new_parts(text, chunks))
+    assert "".join(rebuilt.split()) == "".join(text.split())
+
+
+def test_the_callers_encoding_is_used_only_if_it_is_this_texts() -> None:
+    text = make_text(seed=21, paragraphs=80)
+    mine = get_encoding().encode(text, disallowed_special=())
+    assert chunk_text(text, budget=150, tokens=mine) == chunk_text(text, budget=150)
+    # Another text's tokens don't add up to this text's bytes: the text is encoded again.
+    other = get_encoding().encode(make_text(seed=22, paragraphs=3), disallowed_special=())
+    chunks = chunk_text(text, budget=150, tokens=other)
+    assert chunks == chunk_text(text, budget=150)
+    assert len(chunks) > 1
+
+
+def test_token_spans_add_up_to_the_whole_and_match_slices_away_from_edges() -> None:
+    text = "Naïve café — 日本語。 " * 50 + "🙂 done."
+    spans = token_spans(text)
+    assert spans.total == count_tokens(text)
+    cuts = sorted({0, len(text), *range(0, len(text), 37)})
+    assert sum(spans.between(a, b) for a, b in pairwise(cuts)) == spans.total
+    whole = spans.between(0, len(text))
+    assert whole == count_tokens(text)
