@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
-from bot.engines.openai_engine import fits_by_bytes
+from bot.config import Settings
+from bot.engines.openai_engine import OpenAIEngine, fits_by_bytes
+from bot.models import Article
 from bot.tokens import count_tokens
 
 SAMPLES = [
@@ -29,3 +32,23 @@ def test_fits_by_bytes_only_when_the_bytes_are_within_the_budget() -> None:
     small = [{"role": "system", "content": "Brief it."}, {"role": "user", "content": "é" * 100}]
     assert fits_by_bytes(small, 209)  # 9 + 200 bytes
     assert not fits_by_bytes(small, 208)  # might still fit in tokens: the tokenizer decides
+
+
+@pytest.mark.parametrize(
+    "text",
+    [*SAMPLES, "  \n\nLeading blank lines and a fenced </article> tag.\n\n  "],
+    ids=range(len(SAMPLES) + 1),
+)
+def test_one_call_or_map_reduce_is_decided_as_an_exact_count_would(
+    text: str, make_settings: Callable[..., Settings]
+) -> None:
+    # The engine counts the text once and adds the prompt around it; near the limit (or
+    # with fence tags rewritten) it must still decide exactly as counting the whole prompt.
+    article = Article(text=text * 5, title="A title")
+    engine = OpenAIEngine(make_settings(openai_api_key="sk-test", model="gpt-4o-mini"))
+    whole = engine._brief_messages(article)
+    exact = sum(count_tokens(str(m["content"]), "gpt-4o-mini") for m in whole)
+    text_tokens = count_tokens(article.text, "gpt-4o-mini")
+    for limit in range(exact - 12, exact + 13):
+        engine.settings = make_settings(openai_api_key="sk-test", chunk_tokens=limit)
+        assert engine._whole_fits(article, whole, text_tokens) == (exact <= limit)

@@ -27,8 +27,8 @@ from bot.engines.llm_server import limiter_for, output_cap
 from bot.errors import BriefbotError, ConfigError, ModelOutputError, NoTextError
 from bot.language import language_name
 from bot.models import Article, Brief, BriefMeta
-from bot.prompting import prompt_version, render_prompt
-from bot.tokens import count_tokens
+from bot.prompting import fence_data, prompt_version, render_prompt
+from bot.tokens import count_tokens, encode
 
 log = logging.getLogger("bot.engines.openai")
 
@@ -317,12 +317,28 @@ class OpenAIEngine:
 
     def _chunks_if_too_long(self, article: Article, whole: Messages) -> list[Chunk] | None:
         """The map chunks of an article over the budget; None when one call can take it all."""
-        if self._tokens(whole) <= self.settings.chunk_tokens:
+        # The text is encoded once: its count decides, and the chunker reuses the tokens.
+        tokens = encode(article.text, self.model)
+        if self._whole_fits(article, whole, len(tokens)):
             return None
         budget = self._chunk_budget(article)
         overlap = min(self.settings.chunk_overlap_tokens, budget // 4)
-        chunks = chunk_text(article.text, budget=budget, overlap=overlap, model=self.model)
+        chunks = chunk_text(
+            article.text, budget=budget, overlap=overlap, model=self.model, tokens=tokens
+        )
         return chunks if len(chunks) > 1 else None
+
+    def _whole_fits(self, article: Article, whole: Messages, text_tokens: int) -> bool:
+        """Whether the one-call prompt fits: the text's count plus the prompt around it,
+        and an exact count of the whole only when that sum is too close to call."""
+        limit = self.settings.chunk_tokens
+        # Fenced tags in the text are rewritten in the prompt; the joins tokenise a little
+        # differently from the parts, by less than _MARGIN.
+        if fence_data(article.text) == article.text:
+            around = self._tokens(self._brief_messages(article.model_copy(update={"text": ""})))
+            if abs(around + text_tokens - limit) > _MARGIN:
+                return around + text_tokens <= limit
+        return self._tokens(whole) <= limit
 
     def _chunk_budget(self, article: Article) -> int:
         """Tokens of article text per map call: the budget less the map prompt around it."""
