@@ -30,11 +30,9 @@ from bot.engines.offline_names import (
     SUFFIXES,
     acts,
     aged,
-    appositive_role,
     countries_in,
     gap_text,
     is_speaker,
-    look_back_role,
     name_pairs,
     name_span,
     runs,
@@ -44,6 +42,7 @@ from bot.engines.offline_names import (
     valid_name,
 )
 from bot.engines.offline_orgs import OrgPasses
+from bot.engines.offline_roles import appositive_role, look_back_role
 from bot.engines.offline_text import Doc, Sentence, Token
 
 __all__ = ["Cast", "Entity", "Mention", "find_cast"]

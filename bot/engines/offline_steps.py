@@ -263,6 +263,35 @@ def _cues(sentence: Sentence) -> list[tuple[re.Match[str], float, str]]:
     return kept
 
 
+_PAST_FINITE = wordset(
+    "was were had did began took went came made won lost met held left ran gave became "
+    "brought fell found got kept spent stood thought wrote rose shot struck sought sold "
+    "paid led told saw knew grew drew flew threw broke chose spoke drove rode fought caught"
+)
+# After these an "-ed" word is a participle, not a past-tense verb: "is scheduled",
+# "has signed" (present perfect counts as done, but "will be" is no past).
+_BEFORE_PARTICIPLE = wordset("is are be been being will to has have am the a an")
+
+
+def _told_in_past(sentence: Sentence, when: re.Match[str]) -> bool:
+    """Whether the words before a date carry a past-tense verb: an account, not a plan."""
+    cut = sentence.start + when.start()
+    before = [t for t in sentence.tokens if t.end <= cut]
+    for k, token in enumerate(before):
+        if token.lower in _PAST_FINITE:
+            return True
+        previous = before[k - 1].lower if k else ""
+        if (
+            k
+            and len(token.lower) > 4
+            and token.lower.endswith("ed")
+            and not token.is_cap
+            and previous not in _BEFORE_PARTICIPLE
+        ):
+            return True
+    return False
+
+
 def find_next_steps(doc: Doc, cast: Cast) -> list[NextStep]:
     """Forward-looking commitments, plans and deadlines, with owner and time when given."""
     scored: list[tuple[float, int, NextStep]] = []
@@ -270,9 +299,10 @@ def find_next_steps(doc: Doc, cast: Cast) -> list[NextStep]:
     for sentence in doc.sentences:
         hits = _cues(sentence)
         sentence_when = find_when(_RELATIVE.sub(_blank, sentence.text))
-        if not hits and sentence_when is not None:
+        if not hits and sentence_when is not None and not _told_in_past(sentence, sentence_when):
             # No cue, but a date ahead ("The finals take place on 18-24 November"): an
-            # event on the calendar, read from the clause around its date.
+            # event on the calendar, read from the clause around its date. A clause in
+            # the past tense ("He was shot down over Hanoi in 1967") is background.
             hits = [(sentence_when, _DATED_WEIGHT, "clause")]
         floor = sentence.start
         owner: str | None = None
