@@ -269,3 +269,47 @@ def test_the_at_a_sentence_start_does_not_hide_a_name() -> None:
         "play on Sunday. The Harriers lost twice in May. Coach Ben Ode praised the Harriers."
     )
     assert "Harriers" in [p.name for p in brief.participants], brief.participants
+
+
+def test_a_list_of_people_does_not_lend_one_the_next_ones_title() -> None:
+    brief = brief_of(
+        "The debate stage will hold Ohio Sen. Mara Quist, Texas Rep. Dale Ferrante, "
+        "and the businessman Omar Lindqvist. Quist said she would press on health costs. "
+        "Ferrante said he wanted a fight on taxes. Lindqvist said he had nothing to lose."
+    )
+    people = roles(brief)
+    assert people["Dale Ferrante"] == "Texas Representative"
+    # "Texas Rep. Dale Ferrante" is the next item of the list, not Mara Quist's role.
+    assert "Ferrante" not in (people.get("Mara Quist") or "")
+
+
+def test_a_shorter_form_with_a_middle_name_is_the_same_person() -> None:
+    brief = brief_of(
+        "Prisons director Kathleen Rue Danner told senators the unit was understaffed. "
+        "Rue Danner said two guards had skipped their rounds that night. "
+        "Senators asked Rue Danner to return with a plan in January."
+    )
+    names = [p.name for p in brief.participants]
+    assert "Kathleen Rue Danner" in names
+    assert "Rue Danner" not in names  # one person, one item
+
+
+def test_an_administrator_is_a_title_not_part_of_a_name() -> None:
+    brief = brief_of(
+        "The agency's Administrator Jonas Pell said the lander contracts would be signed "
+        "next year. Pell said six companies had applied. The agency expects bids by March."
+    )
+    people = roles(brief)
+    assert people.get("Jonas Pell") == "Administrator"
+    assert "Administrator Jonas Pell" not in people
+
+
+def test_a_dated_sentence_told_in_the_past_is_no_next_step() -> None:
+    brief = brief_of(
+        "The harbour board approved the dredging plan on Monday. Its chair, Ines Varga, "
+        "was elected to the board in 2011 and led the port authority in 2015. "
+        "The first barges arrive on 14 March, and the board meets again in April."
+    )
+    actions = " | ".join(f"{s.action} {s.when or ''}" for s in brief.next_steps)
+    assert "2011" not in actions and "2015" not in actions
+    assert "14 March" in actions or "April" in actions  # what is ahead stays

@@ -36,6 +36,7 @@ STOPWORDS = wordset(
 # Words that name a position a person holds: the head of a role phrase.
 TITLES = wordset(
     """president vice-president minister secretary ambassador envoy chancellor governor senator
+    administrator
     mayor premier king queen prince princess emperor sheikh pope cardinal bishop chairman
     chairwoman chairperson chair ceo cfo coo cto cio founder co-founder director
     spokesperson spokesman spokeswoman commissioner commander general admiral colonel captain

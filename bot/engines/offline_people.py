@@ -24,6 +24,7 @@ from bot.engines.offline_lexicon import (
     TITLES,
 )
 from bot.engines.offline_names import (
+    ABBREVIATED_TITLES,
     NOT_NAME,
     ORG_NOUNS,
     ROLEISH,
@@ -267,9 +268,20 @@ class _Builder(OrgPasses):
         Trump", when only one longer name ends that way."""
         for kind in ("org", "person"):
             same = [e for e in self.entities.values() if e.kind == kind]
-            for short in [e for e in same if " " not in e.name]:
+            # A person's shorter form may keep a middle name: "Hawk Sawyer" is "Kathleen
+            # Hawk Sawyer"; an organisation's one-word form its last word.
+            shorts = [e for e in same if kind == "person" or " " not in e.name]
+            for short in shorts:
+                if (kind, short.name.lower()) not in self.entities:
+                    continue  # merged into another already
+                tail = short.name.lower().split()
                 longer = [
-                    e for e in same if e is not short and e.surname.lower() == short.name.lower()
+                    e
+                    for e in same
+                    if e is not short
+                    and (kind, e.name.lower()) in self.entities
+                    and e.name.lower().split()[-len(tail) :] == tail
+                    and len(e.name.split()) > len(tail)
                 ]
                 if len(longer) != 1 or _other_role(short, longer[0]):
                     continue
@@ -366,6 +378,34 @@ class _Builder(OrgPasses):
                 entity.name = forms.most_common(1)[0][0]
 
 
+def _drop_borrowed_roles(entities: list[Entity]) -> None:
+    """ "Cory Booker, Hawaii Rep. Tulsi Gabbard, ...": an appositive that ends on another
+    person's full name is the next item of a list, not this person's role ("White House
+    press secretary" names no one at its end; "Carlineo's attorney" no full name)."""
+    people = [
+        e
+        for e in entities
+        if e.kind == "person"
+        and " " in e.name
+        and (e.role or e.name.split()[0].lower() in GIVEN_NAMES)
+    ]
+    for entity in entities:
+        if not entity.role:
+            continue
+        role = " ".join(entity.role.replace("’", "'").removesuffix("'s").split())
+        for other in people:
+            head = role.removesuffix(other.name)
+            if other is entity or head == role:
+                continue
+            before = head.split()[-1].lower().rstrip(".") if head.split() else ""
+            # "... Rep. Tulsi Gabbard", "... coach Jason Kidd": a title, then the name.
+            if head and not head.endswith(" "):
+                continue  # "Tom Gabbard" inside "Atom Gabbard"
+            if not before or before in TITLES or before in ABBREVIATED_TITLES:
+                entity.role, entity.role_sentence = None, None
+                break
+
+
 def find_cast(doc: Doc) -> Cast:
     """People, organisations and countries of ``doc`` with every mention."""
     builder = _Builder(doc)
@@ -378,6 +418,7 @@ def find_cast(doc: Doc) -> Cast:
     builder.recurring_names()
     builder.short_mentions()
     builder.name_countries()
+    _drop_borrowed_roles(list(builder.entities.values()))
     for mentions in builder.by_sentence.values():
         mentions.sort(key=lambda pair: pair[0].start)
     return Cast(
