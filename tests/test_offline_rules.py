@@ -313,3 +313,29 @@ def test_a_dated_sentence_told_in_the_past_is_no_next_step() -> None:
     actions = " | ".join(f"{s.action} {s.when or ''}" for s in brief.next_steps)
     assert "2011" not in actions and "2015" not in actions
     assert "14 March" in actions or "April" in actions  # what is ahead stays
+
+
+def test_the_items_of_a_list_of_names_share_one_kind() -> None:
+    brief = brief_of(
+        "Three companies bid for the ferry contract: Norland Shipping Group, Velmar and "
+        "Ostrava Lines Holdings. Norland Shipping Group said its offer was the lowest. "
+        "Velmar said it would appeal if it lost. The candidates include Ines Marlow, "
+        "Petrov and Okafor. Petrov said the vote was close. Okafor conceded on Friday. "
+        "Senator Anna Petrov and Judge Samuel Okafor spoke to reporters afterwards."
+    )
+    names = [p.name for p in brief.participants]
+    assert "Velmar" in names  # named beside a known company: a company
+    assert "Ines Marlow" in names  # named once, beside two known people: a person
+
+
+def test_a_counted_word_in_a_recipe_is_no_organisation() -> None:
+    lines = [
+        "Swap the portions below to suit your week of meals.",
+        "Portion containers: 1 Green, 1 Red, 1 Yellow, 2 Tbsp. oil.",
+        "Lunch: 1 Red, 1 Yellow, 1 Purple, 1 Tbsp. seeds.",
+        "Dinner: 1 Green, 1 Red, 1 Purple, 2 Tbsp. dressing.",
+        "Snack: 1 Yellow, 1 Purple, 1 Red, 1 Tbsp. nut butter.",
+        "Keep the containers in the fridge for up to four days.",
+    ]
+    names = [p.name for p in brief_of("\n".join(lines)).participants]
+    assert not {"Red", "Yellow", "Purple", "Tbsp"} & set(names)

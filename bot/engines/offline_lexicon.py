@@ -305,12 +305,13 @@ TENSION_WHOLE = wordset("row sue fine ban war object block beat lies lose lost l
 
 # Common place words: a capitalised run holding one is a place, not a person.
 PLACE_WORDS = wordset(
-    """street road avenue square city town village river lake sea ocean island islands
-    mountain valley bay port harbour harbor airport station bridge north south east west
-    central northern southern eastern western province state county district region coast
-    delhi washington london beijing moscow paris berlin tokyo brussels geneva new york
-    mumbai kolkata chennai bengaluru islamabad dhaka kabul tehran kyiv kiev canberra ottawa
-    asia europe africa america americas pacific atlantic indo-pacific gulf middle"""
+    """street road avenue place lane boulevard stadium arena square city town village river
+    lake sea ocean island islands mountain valley bay port harbour harbor airport
+    station bridge north south east west central northern southern eastern western
+    province state county district region coast delhi washington london beijing moscow
+    paris berlin tokyo brussels geneva new york mumbai kolkata chennai bengaluru
+    islamabad dhaka kabul tehran kyiv kiev canberra ottawa asia europe africa america
+    americas pacific atlantic indo-pacific gulf middle"""
 )
 
 # Capitalised nouns that name things (plans, events), never people.

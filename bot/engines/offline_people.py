@@ -23,8 +23,8 @@ from bot.engines.offline_lexicon import (
     ROLE_MODIFIERS,
     TITLES,
 )
+from bot.engines.offline_lists import coordinated_names, drop_borrowed_roles
 from bot.engines.offline_names import (
-    ABBREVIATED_TITLES,
     NOT_NAME,
     ORG_NOUNS,
     ROLEISH,
@@ -378,34 +378,6 @@ class _Builder(OrgPasses):
                 entity.name = forms.most_common(1)[0][0]
 
 
-def _drop_borrowed_roles(entities: list[Entity]) -> None:
-    """ "Cory Booker, Hawaii Rep. Tulsi Gabbard, ...": an appositive that ends on another
-    person's full name is the next item of a list, not this person's role ("White House
-    press secretary" names no one at its end; "Carlineo's attorney" no full name)."""
-    people = [
-        e
-        for e in entities
-        if e.kind == "person"
-        and " " in e.name
-        and (e.role or e.name.split()[0].lower() in GIVEN_NAMES)
-    ]
-    for entity in entities:
-        if not entity.role:
-            continue
-        role = " ".join(entity.role.replace("’", "'").removesuffix("'s").split())
-        for other in people:
-            head = role.removesuffix(other.name)
-            if other is entity or head == role:
-                continue
-            before = head.split()[-1].lower().rstrip(".") if head.split() else ""
-            # "... Rep. Tulsi Gabbard", "... coach Jason Kidd": a title, then the name.
-            if head and not head.endswith(" "):
-                continue  # "Tom Gabbard" inside "Atom Gabbard"
-            if not before or before in TITLES or before in ABBREVIATED_TITLES:
-                entity.role, entity.role_sentence = None, None
-                break
-
-
 def find_cast(doc: Doc) -> Cast:
     """People, organisations and countries of ``doc`` with every mention."""
     builder = _Builder(doc)
@@ -415,10 +387,11 @@ def find_cast(doc: Doc) -> Cast:
     builder.merge_org_forms()
     builder.merge_short_names()
     builder.described_orgs()
+    coordinated_names(builder)
     builder.recurring_names()
     builder.short_mentions()
     builder.name_countries()
-    _drop_borrowed_roles(list(builder.entities.values()))
+    drop_borrowed_roles(list(builder.entities.values()))
     for mentions in builder.by_sentence.values():
         mentions.sort(key=lambda pair: pair[0].start)
     return Cast(
