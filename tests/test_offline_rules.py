@@ -339,3 +339,36 @@ def test_a_counted_word_in_a_recipe_is_no_organisation() -> None:
     ]
     names = [p.name for p in brief_of("\n".join(lines)).participants]
     assert not {"Red", "Yellow", "Purple", "Tbsp"} & set(names)
+
+
+def test_a_bare_weekday_or_clock_time_dates_a_step() -> None:
+    brief = brief_of(
+        "Norland Steel cut its sales forecast for the year on Tuesday. Its rival Baltica "
+        "Metals reports earnings Wednesday. Norland Steel hosts a call with analysts at "
+        "9 a.m. to explain the cut. Shares of both companies fell in early trading."
+    )
+    whens = {s.when for s in brief.next_steps}
+    assert "Wednesday" in whens
+    assert any(w and "9 a.m" in w for w in whens)
+
+
+def test_what_might_have_been_is_no_next_step() -> None:
+    brief = brief_of(
+        "The guards could have checked the cell every half hour, the report said. "
+        "They should have raised the alarm sooner. The warden must hand the board a new "
+        "staffing plan by Friday."
+    )
+    actions = " | ".join(s.action for s in brief.next_steps)
+    assert "checked" not in actions and "raised" not in actions
+    assert "staffing plan" in actions
+
+
+def test_a_relative_clause_step_belongs_to_the_one_named_before_who() -> None:
+    brief = brief_of(
+        "The panel questioned the envoy for nine hours on Tuesday. "
+        '"I asked on whose authority," said Ines Marlow, who will testify Thursday. '
+        "Marlow is a former adviser to the council. The panel has yet to publish its report."
+    )
+    steps = {s.action: s for s in brief.next_steps}
+    assert steps["Testify"].owner == "Ines Marlow" and steps["Testify"].when == "Thursday"
+    assert any("publish its report" in action.lower() for action in steps)
