@@ -372,3 +372,16 @@ def test_a_relative_clause_step_belongs_to_the_one_named_before_who() -> None:
     steps = {s.action: s for s in brief.next_steps}
     assert steps["Testify"].owner == "Ines Marlow" and steps["Testify"].when == "Thursday"
     assert any("publish its report" in action.lower() for action in steps)
+
+
+def test_a_game_lost_by_a_score_and_a_launch_glitch_are_tensions() -> None:
+    brief = brief_of(
+        "The Ridgeback Owls beat the Harbor City Gulls 31-28 on Sunday. "
+        "The Gulls said they would review the tape. The Owls said the win was earned. "
+        "The Gulls said two starters were hurt, and the Owls said they expected a rematch. "
+        "Separately, Velmar Media said a coding glitch caused widespread problems for new "
+        "subscribers. Velmar Media said it had fixed the fault."
+    )
+    text = " | ".join(f"{t.description} {t.evidence}" for t in brief.tensions)
+    assert "31-28" in text
+    assert "glitch" in text

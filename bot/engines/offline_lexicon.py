@@ -295,9 +295,20 @@ TENSION_CUES: dict[str, float] = {
     "plunge": 1.0,
     "slump": 1.0,
     "downgrad": 1.5,
-    # Contests: "a victory", "an upset".
+    # Contests: "a victory", "an upset"; a foul, a confrontation.
     "victor": 1.0,
     "upset": 1.5,
+    "foul": 1.5,
+    "confront": 1.5,
+    # Things going wrong, and a bad reception: "a coding glitch", "disappointing results".
+    "glitch": 1.5,
+    "problem": 1.0,
+    "disappoint": 1.5,
+    "headwind": 1.0,
+    "erod": 1.0,
+    "rage": 1.5,
+    "conspiracy": 1.5,
+    "misinterpret": 1.0,
 }
 
 # Words that must be whole words to count (their stems are too common as prefixes).
