@@ -13,7 +13,8 @@ Labels: ``bench/quality_labels/<id>.json``, one per page, written from the artic
 project's own extractor), never from an engine's output. Each has ``id``, ``genre``,
 ``language``, ``split`` (fixed per id and written in the file: within each genre of a batch
 of new labels, pages sorted by sha256 of the id alternate between halves, so both halves
-cover every genre), ``participants[{name, aliases?, role, core?, optional?}]``,
+cover every genre; in the third batch of 20 the alternation runs on across genres in
+alphabetical order, starting with tune, so the halves stay equal), ``participants[{name, aliases?, role, core?, optional?}]``,
 ``tensions[{description, parties, keys}]``, ``next_steps[{action, owner, when?, keys}]`` and
 ``topics``. Non-English pages have empty lists and an ``honest_brief`` note.
 

@@ -233,10 +233,10 @@ async def _extract(args: argparse.Namespace, settings: Settings) -> int:
             )
         else:
             _print_article_text(article)
-    if args.format == "json" and outputs:
-        print(
-            json.dumps(outputs[0] if len(outputs) == 1 else outputs, indent=2, ensure_ascii=False)
-        )
+    if args.format == "json":
+        # One shape whatever the number of sources, as for `brief --format json`:
+        # {"articles": [article, ...]}, empty when every source failed.
+        print(json.dumps({"articles": outputs}, indent=2, ensure_ascii=False))
     return EXIT_ERROR if failures else 0
 
 
@@ -258,7 +258,7 @@ async def _brief(args: argparse.Namespace, settings: Settings) -> int:
 
     sources, failures = _parse_each(args.sources)
     progress = _progress(args.quiet)
-    briefs: list[Any] = []  # --format json: each brief; --format slack: each one's messages
+    briefs: list[Any] = []  # --format json: each brief; --format slack: {messages} of each
     with Store.open(settings.database_url) as store:
         service = BriefService(settings, store=store, engine_name=args.engine)
         for source in sources:
@@ -277,17 +277,17 @@ async def _brief(args: argparse.Namespace, settings: Settings) -> int:
                 from bot.render.block_kit import build_messages  # slack_sdk: only for this format
 
                 messages = build_messages(brief, template_dir=settings.template_dir)
-                briefs.append([{"text": m.text, "blocks": m.blocks} for m in messages])
+                briefs.append(
+                    {"messages": [{"text": m.text, "blocks": m.blocks} for m in messages]}
+                )
             elif args.format == "mrkdwn":
                 print(render_mrkdwn(brief, template_dir=settings.template_dir), end="\n\n")
             else:
                 print(render_markdown(brief, template_dir=settings.template_dir), end="\n\n")
-    if args.format == "json":
-        # One shape whatever the number of sources (a stable interface since 0.1):
-        # {"briefs": [brief, ...]}, empty when every source failed.
+    if args.format in ("json", "slack"):
+        # One shape whatever the number of sources (a stable interface): {"briefs": [...]},
+        # empty when every source failed; with --format slack each entry is {"messages": [...]}.
         print(json.dumps({"briefs": briefs}, indent=2, ensure_ascii=False))
-    elif briefs:
-        print(json.dumps(briefs[0] if len(briefs) == 1 else briefs, indent=2, ensure_ascii=False))
     return EXIT_ERROR if failures else 0
 
 

@@ -81,10 +81,33 @@ def test_extract_file_as_text_and_json(tmp_path: Path) -> None:
     proc = briefbot("-q", "extract", str(SAMPLE), "--format", "json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
+    assert list(data) == ["articles"] and len(data["articles"]) == 1  # one documented shape
+    article = data["articles"][0]
     for key in ("url", "final_url", "title", "author", "date", "site", "text"):
-        assert key in data
-    assert data["title"].startswith("Port talks resume")
+        assert key in article
+    assert article["title"].startswith("Port talks resume")
     assert proc.stderr == ""
+
+
+def test_extract_json_keeps_its_shape_for_several_sources(tmp_path: Path) -> None:
+    other = tmp_path / "note.txt"
+    other.write_text(
+        "The harbour board met on Monday to weigh the dredging plan for the east quay.\n\n"
+        "After two hours it voted five to two to delay the plan until the spring survey.\n\n"
+        "The fishing co-operative, which had asked for the delay, said its members would "
+        "meet the board again in March to agree the survey's terms.\n"
+    )
+    proc = briefbot("-q", "extract", str(SAMPLE), str(other), "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    articles = json.loads(proc.stdout)["articles"]
+    assert len(articles) == 2
+    assert "Delgado" in articles[0]["text"] and "dredging" in articles[1]["text"]
+
+    short = tmp_path / "short.txt"
+    short.write_text("Too short to read.\n")
+    proc = briefbot("-q", "extract", str(short), "--format", "json", cwd=tmp_path)
+    assert proc.returncode != 0 and "too short" in proc.stderr
+    assert json.loads(proc.stdout) == {"articles": []}  # every source failed: still the shape
 
 
 def test_extract_from_stdin(tmp_path: Path) -> None:
@@ -147,6 +170,17 @@ def test_brief_offline_markdown_then_cached_json(tmp_path: Path) -> None:
 def test_brief_slack_format_is_block_kit(tmp_path: Path) -> None:
     proc = briefbot("-q", "brief", str(SAMPLE), "--format", "slack", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    messages = json.loads(proc.stdout)
+    data = json.loads(proc.stdout)
+    assert list(data) == ["briefs"] and len(data["briefs"]) == 1  # the same shape as json
+    messages = data["briefs"][0]["messages"]
     assert messages and all("blocks" in m and "text" in m for m in messages)
     assert all(len(m["blocks"]) <= 50 for m in messages)
+
+
+def test_a_short_text_file_is_called_short_not_scanned(tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("The harbour board voted to delay the dredging plan.\n")
+    proc = briefbot("brief", str(note), cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "note.txt is too short to brief (9 words; Briefbot needs at least 40)" in proc.stderr
+    assert "scanned" not in proc.stderr and "Traceback" not in proc.stderr

@@ -269,3 +269,119 @@ def test_the_at_a_sentence_start_does_not_hide_a_name() -> None:
         "play on Sunday. The Harriers lost twice in May. Coach Ben Ode praised the Harriers."
     )
     assert "Harriers" in [p.name for p in brief.participants], brief.participants
+
+
+def test_a_list_of_people_does_not_lend_one_the_next_ones_title() -> None:
+    brief = brief_of(
+        "The debate stage will hold Ohio Sen. Mara Quist, Texas Rep. Dale Ferrante, "
+        "and the businessman Omar Lindqvist. Quist said she would press on health costs. "
+        "Ferrante said he wanted a fight on taxes. Lindqvist said he had nothing to lose."
+    )
+    people = roles(brief)
+    assert people["Dale Ferrante"] == "Texas Representative"
+    # "Texas Rep. Dale Ferrante" is the next item of the list, not Mara Quist's role.
+    assert "Ferrante" not in (people.get("Mara Quist") or "")
+
+
+def test_a_shorter_form_with_a_middle_name_is_the_same_person() -> None:
+    brief = brief_of(
+        "Prisons director Kathleen Rue Danner told senators the unit was understaffed. "
+        "Rue Danner said two guards had skipped their rounds that night. "
+        "Senators asked Rue Danner to return with a plan in January."
+    )
+    names = [p.name for p in brief.participants]
+    assert "Kathleen Rue Danner" in names
+    assert "Rue Danner" not in names  # one person, one item
+
+
+def test_an_administrator_is_a_title_not_part_of_a_name() -> None:
+    brief = brief_of(
+        "The agency's Administrator Jonas Pell said the lander contracts would be signed "
+        "next year. Pell said six companies had applied. The agency expects bids by March."
+    )
+    people = roles(brief)
+    assert people.get("Jonas Pell") == "Administrator"
+    assert "Administrator Jonas Pell" not in people
+
+
+def test_a_dated_sentence_told_in_the_past_is_no_next_step() -> None:
+    brief = brief_of(
+        "The harbour board approved the dredging plan on Monday. Its chair, Ines Varga, "
+        "was elected to the board in 2011 and led the port authority in 2015. "
+        "The first barges arrive on 14 March, and the board meets again in April."
+    )
+    actions = " | ".join(f"{s.action} {s.when or ''}" for s in brief.next_steps)
+    assert "2011" not in actions and "2015" not in actions
+    assert "14 March" in actions or "April" in actions  # what is ahead stays
+
+
+def test_the_items_of_a_list_of_names_share_one_kind() -> None:
+    brief = brief_of(
+        "Three companies bid for the ferry contract: Norland Shipping Group, Velmar and "
+        "Ostrava Lines Holdings. Norland Shipping Group said its offer was the lowest. "
+        "Velmar said it would appeal if it lost. The candidates include Ines Marlow, "
+        "Petrov and Okafor. Petrov said the vote was close. Okafor conceded on Friday. "
+        "Senator Anna Petrov and Judge Samuel Okafor spoke to reporters afterwards."
+    )
+    names = [p.name for p in brief.participants]
+    assert "Velmar" in names  # named beside a known company: a company
+    assert "Ines Marlow" in names  # named once, beside two known people: a person
+
+
+def test_a_counted_word_in_a_recipe_is_no_organisation() -> None:
+    lines = [
+        "Swap the portions below to suit your week of meals.",
+        "Portion containers: 1 Green, 1 Red, 1 Yellow, 2 Tbsp. oil.",
+        "Lunch: 1 Red, 1 Yellow, 1 Purple, 1 Tbsp. seeds.",
+        "Dinner: 1 Green, 1 Red, 1 Purple, 2 Tbsp. dressing.",
+        "Snack: 1 Yellow, 1 Purple, 1 Red, 1 Tbsp. nut butter.",
+        "Keep the containers in the fridge for up to four days.",
+    ]
+    names = [p.name for p in brief_of("\n".join(lines)).participants]
+    assert not {"Red", "Yellow", "Purple", "Tbsp"} & set(names)
+
+
+def test_a_bare_weekday_or_clock_time_dates_a_step() -> None:
+    brief = brief_of(
+        "Norland Steel cut its sales forecast for the year on Tuesday. Its rival Baltica "
+        "Metals reports earnings Wednesday. Norland Steel hosts a call with analysts at "
+        "9 a.m. to explain the cut. Shares of both companies fell in early trading."
+    )
+    whens = {s.when for s in brief.next_steps}
+    assert "Wednesday" in whens
+    assert any(w and "9 a.m" in w for w in whens)
+
+
+def test_what_might_have_been_is_no_next_step() -> None:
+    brief = brief_of(
+        "The guards could have checked the cell every half hour, the report said. "
+        "They should have raised the alarm sooner. The warden must hand the board a new "
+        "staffing plan by Friday."
+    )
+    actions = " | ".join(s.action for s in brief.next_steps)
+    assert "checked" not in actions and "raised" not in actions
+    assert "staffing plan" in actions
+
+
+def test_a_relative_clause_step_belongs_to_the_one_named_before_who() -> None:
+    brief = brief_of(
+        "The panel questioned the envoy for nine hours on Tuesday. "
+        '"I asked on whose authority," said Ines Marlow, who will testify Thursday. '
+        "Marlow is a former adviser to the council. The panel has yet to publish its report."
+    )
+    steps = {s.action: s for s in brief.next_steps}
+    assert steps["Testify"].owner == "Ines Marlow" and steps["Testify"].when == "Thursday"
+    assert any("publish its report" in action.lower() for action in steps)
+
+
+def test_a_game_lost_by_a_score_and_a_launch_glitch_are_tensions() -> None:
+    brief = brief_of(
+        "The Ridgeback Owls beat the Harbor City Gulls 31-28 on Sunday. "
+        "The Gulls said they would review the tape. The Owls said the win was earned. "
+        "The Gulls said two starters were hurt, and the Owls said they expected a rematch. "
+        "Separately, Velmar Media said a coding glitch caused widespread problems for new "
+        "subscribers. Velmar Media said it had fixed the fault."
+    )
+    text = " | ".join(f"{t.description} {t.evidence}" for t in brief.tensions)
+    assert "31-28" in text
+    assert "glitch" in text

@@ -36,6 +36,7 @@ STOPWORDS = wordset(
 # Words that name a position a person holds: the head of a role phrase.
 TITLES = wordset(
     """president vice-president minister secretary ambassador envoy chancellor governor senator
+    administrator
     mayor premier king queen prince princess emperor sheikh pope cardinal bishop chairman
     chairwoman chairperson chair ceo cfo coo cto cio founder co-founder director
     spokesperson spokesman spokeswoman commissioner commander general admiral colonel captain
@@ -294,9 +295,20 @@ TENSION_CUES: dict[str, float] = {
     "plunge": 1.0,
     "slump": 1.0,
     "downgrad": 1.5,
-    # Contests: "a victory", "an upset".
+    # Contests: "a victory", "an upset"; a foul, a confrontation.
     "victor": 1.0,
     "upset": 1.5,
+    "foul": 1.5,
+    "confront": 1.5,
+    # Things going wrong, and a bad reception: "a coding glitch", "disappointing results".
+    "glitch": 1.5,
+    "problem": 1.0,
+    "disappoint": 1.5,
+    "headwind": 1.0,
+    "erod": 1.0,
+    "rage": 1.5,
+    "conspiracy": 1.5,
+    "misinterpret": 1.0,
 }
 
 # Words that must be whole words to count (their stems are too common as prefixes).
@@ -304,12 +316,13 @@ TENSION_WHOLE = wordset("row sue fine ban war object block beat lies lose lost l
 
 # Common place words: a capitalised run holding one is a place, not a person.
 PLACE_WORDS = wordset(
-    """street road avenue square city town village river lake sea ocean island islands
-    mountain valley bay port harbour harbor airport station bridge north south east west
-    central northern southern eastern western province state county district region coast
-    delhi washington london beijing moscow paris berlin tokyo brussels geneva new york
-    mumbai kolkata chennai bengaluru islamabad dhaka kabul tehran kyiv kiev canberra ottawa
-    asia europe africa america americas pacific atlantic indo-pacific gulf middle"""
+    """street road avenue place lane boulevard stadium arena square city town village river
+    lake sea ocean island islands mountain valley bay port harbour harbor airport
+    station bridge north south east west central northern southern eastern western
+    province state county district region coast delhi washington london beijing moscow
+    paris berlin tokyo brussels geneva new york mumbai kolkata chennai bengaluru
+    islamabad dhaka kabul tehran kyiv kiev canberra ottawa asia europe africa america
+    americas pacific atlantic indo-pacific gulf middle"""
 )
 
 # Capitalised nouns that name things (plans, events), never people.

@@ -111,6 +111,9 @@ class OrgPasses:
                     continue
                 if self._in_run(tokens, k):
                     continue  # part of a longer run: handled as a name or an organisation
+                counted = k and tokens[k - 1].text.isdigit()
+                if counted and not gap_text(self.doc, tokens[k - 1], token).strip():
+                    continue  # "1 Red, 1 Yellow", "2 Tbsp.": a count of things, not a name
                 acting = acts(tokens, k, k + 1, strong=True)
                 seen.setdefault(token.norm, []).append((sentence, token, acting))
         # Words of names found so far; a one-word organisation found by its context
@@ -127,7 +130,8 @@ class OrgPasses:
             # that merely recurs ("Stadia", "Medicaid") is as likely a product or a policy.
             acronym = word.isupper() and 3 <= len(word) <= 5
             acting = any(acting for _, _, acting in uses)
-            if (len(uses) >= 2 and (acronym or acting)) or len(uses) >= _RECURRING:
+            found = word.lower() in single  # already an organisation: gather its mentions
+            if found or (len(uses) >= 2 and (acronym or acting)) or len(uses) >= _RECURRING:
                 for sentence, token, acting in uses:
                     org = self.add("org", word, sentence, (token.start, token.end))
                     org.acting = org.acting or acting

@@ -23,6 +23,7 @@ from bot.engines.offline_lexicon import (
     ROLE_MODIFIERS,
     TITLES,
 )
+from bot.engines.offline_lists import coordinated_names, drop_borrowed_roles
 from bot.engines.offline_names import (
     NOT_NAME,
     ORG_NOUNS,
@@ -30,11 +31,9 @@ from bot.engines.offline_names import (
     SUFFIXES,
     acts,
     aged,
-    appositive_role,
     countries_in,
     gap_text,
     is_speaker,
-    look_back_role,
     name_pairs,
     name_span,
     runs,
@@ -44,6 +43,7 @@ from bot.engines.offline_names import (
     valid_name,
 )
 from bot.engines.offline_orgs import OrgPasses
+from bot.engines.offline_roles import appositive_role, look_back_role
 from bot.engines.offline_text import Doc, Sentence, Token
 
 __all__ = ["Cast", "Entity", "Mention", "find_cast"]
@@ -268,9 +268,20 @@ class _Builder(OrgPasses):
         Trump", when only one longer name ends that way."""
         for kind in ("org", "person"):
             same = [e for e in self.entities.values() if e.kind == kind]
-            for short in [e for e in same if " " not in e.name]:
+            # A person's shorter form may keep a middle name: "Hawk Sawyer" is "Kathleen
+            # Hawk Sawyer"; an organisation's one-word form its last word.
+            shorts = [e for e in same if kind == "person" or " " not in e.name]
+            for short in shorts:
+                if (kind, short.name.lower()) not in self.entities:
+                    continue  # merged into another already
+                tail = short.name.lower().split()
                 longer = [
-                    e for e in same if e is not short and e.surname.lower() == short.name.lower()
+                    e
+                    for e in same
+                    if e is not short
+                    and (kind, e.name.lower()) in self.entities
+                    and e.name.lower().split()[-len(tail) :] == tail
+                    and len(e.name.split()) > len(tail)
                 ]
                 if len(longer) != 1 or _other_role(short, longer[0]):
                     continue
@@ -376,9 +387,11 @@ def find_cast(doc: Doc) -> Cast:
     builder.merge_org_forms()
     builder.merge_short_names()
     builder.described_orgs()
+    coordinated_names(builder)
     builder.recurring_names()
     builder.short_mentions()
     builder.name_countries()
+    drop_borrowed_roles(list(builder.entities.values()))
     for mentions in builder.by_sentence.values():
         mentions.sort(key=lambda pair: pair[0].start)
     return Cast(

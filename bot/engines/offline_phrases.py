@@ -45,7 +45,7 @@ _DATE = (
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|{_MONTH}(?:\s+\d{{4}})?"
     rf"|{_DAY}|(?:19|20)\d\d)"
 )
-_PERIOD = r"(?:week|month|year|quarter|spring|summer|autumn|fall|winter|weekend|session)"
+_PERIOD = r"(?:week|month|year|quarter|spring|summer|autumn|fall|winter|weekend|session|decade)"
 WHEN = re.compile(
     rf"\b(?:(?:no later than|on|by|before|from|until|till|in|into|starting|after|ahead of)\s+"
     rf"(?:(?:a|an|the)\s+)?"
@@ -54,7 +54,10 @@ WHEN = re.compile(
     rf"|(?:by|before)\s+the\s+end\s+of\s+(?:the\s+|this\s+|next\s+)?{_PERIOD}"
     rf"|(?:next|later this|early next|late next|the coming|this coming)\s+"
     rf"(?:{_PERIOD}|{_DAY}|{_MONTH})"
-    rf"|within\s+(?:\w+|\d+)\s+(?:days|weeks|months|years)"
+    rf"|within\s+(?:the\s+next\s+)?(?:\w+|\d+)\s+(?:hours|days|weeks|months|years)"
+    # A bare weekday ("testifies Wednesday morning") or a clock time ("a call at 9 a.m.").
+    rf"|{_DAY}(?:\s+(?:morning|afternoon|evening|night))?"
+    rf"|at\s+\d{{1,2}}(?::\d\d)?\s*(?:a\.m|p\.m|am|pm)"
     # A span of days ("takes place 18-24 November") is a schedule; so is a possessor's
     # dated event ("the U.K.'s Dec. 12 election").
     rf"|\d{{1,2}}[-–]\d{{1,2}}\s+{_MONTH}"

@@ -73,7 +73,9 @@ _STEP_CUES: list[tuple[re.Pattern[str], float, str]] = [
         "clause",
     ),
     (re.compile(r"\bfaces?\s+(?:up\s+to|a\s+maximum|a\s+possible)\b", re.I), 1.5, "clause"),
-    (re.compile(r"\b(?:should|must)\b(?!\s+not\b)", re.I), 1.5, "verb"),
+    # "should have", "could have": what might have been, not what is ahead.
+    (re.compile(r"\b(?:should|must)\b(?!\s+(?:not|have)\b)", re.I), 1.5, "verb"),
+    (re.compile(r"\b(?:has|have|is|are)\s+yet\s+to\b", re.I), 1.5, "verb"),
     (re.compile(r"\bneeds?\s+to\b", re.I), 1.5, "verb"),
     # Intent and preparation: "hopes to", "is preparing to", "is considering".
     (
@@ -87,9 +89,9 @@ _STEP_CUES: list[tuple[re.Pattern[str], float, str]] = [
     (re.compile(r"\b(?:is|are)\s+considering\b", re.I), 1.5, "clause"),
     (re.compile(r"\b(?:has|have)\s+until\b", re.I), 2.0, "clause"),
     # What may happen is ahead too: "the deal could raise $12bn", "an appeal may be filed".
-    (re.compile(r"(?:\b[Mm]ight|\b[Cc]ould|\bmay)\b(?!\s+(?:not\b|\d))"), 1.5, "verb"),
+    (re.compile(r"(?:\b[Mm]ight|\b[Cc]ould|\bmay)\b(?!\s+(?:not\b|have\b|\d))"), 1.5, "verb"),
     (re.compile(r"\b(?:looking into|investigating|reviewing)\b", re.I), 1.5, "clause"),
-    (re.compile(r"\bwould\b(?!\s+not\b)", re.I), 0.5, "verb"),
+    (re.compile(r"\bwould\b(?!\s+(?:not|have)\b)", re.I), 0.5, "verb"),
     (
         re.compile(
             r"\bto be (?:signed|held|announced|published|finali[sz]ed|completed|launched|"
@@ -196,6 +198,15 @@ def _actor(doc: Doc, cast: Cast, sentence: Sentence, words: list[Token], text: s
     return text if first.lower in doc.lower_vocab or not first.is_cap else None
 
 
+def _antecedent(cast: Cast, sentence: Sentence, cue_start: int) -> str | None:
+    """ "said Hill, who will testify Thursday": the one named just before "who"."""
+    before = [t for t in sentence.tokens if t.end <= cue_start]
+    if not before or before[-1].lower != "who":
+        return None
+    named = [e for m, e in cast.by_sentence.get(sentence.index, []) if m.end <= before[-1].start]
+    return named[-1].name if named else None
+
+
 def _action(doc: Doc, start: int, end: int, *, gerund: bool) -> str:
     """The step's action text: base-form verb first ("Sign a new ten-year framework")."""
     span = doc.text[start:end]
@@ -263,6 +274,36 @@ def _cues(sentence: Sentence) -> list[tuple[re.Match[str], float, str]]:
     return kept
 
 
+_PAST_FINITE = wordset(
+    "was were had did began took went came made won lost met held left ran gave became "
+    "brought fell found got kept spent stood thought wrote rose shot struck sought sold "
+    "paid led told saw knew grew drew flew threw broke chose spoke drove rode fought caught "
+    "heard"
+)
+# After these an "-ed" word is a participle, not a past-tense verb: "is scheduled",
+# "has signed" (present perfect counts as done, but "will be" is no past).
+_BEFORE_PARTICIPLE = wordset("is are be been being will to has have am the a an")
+
+
+def _told_in_past(sentence: Sentence, when: re.Match[str]) -> bool:
+    """Whether the words before a date carry a past-tense verb: an account, not a plan."""
+    cut = sentence.start + when.start()
+    before = [t for t in sentence.tokens if t.end <= cut]
+    for k, token in enumerate(before):
+        if token.lower in _PAST_FINITE:
+            return True
+        previous = before[k - 1].lower if k else ""
+        if (
+            k
+            and len(token.lower) > 4
+            and token.lower.endswith("ed")
+            and not token.is_cap
+            and previous not in _BEFORE_PARTICIPLE
+        ):
+            return True
+    return False
+
+
 def find_next_steps(doc: Doc, cast: Cast) -> list[NextStep]:
     """Forward-looking commitments, plans and deadlines, with owner and time when given."""
     scored: list[tuple[float, int, NextStep]] = []
@@ -270,9 +311,10 @@ def find_next_steps(doc: Doc, cast: Cast) -> list[NextStep]:
     for sentence in doc.sentences:
         hits = _cues(sentence)
         sentence_when = find_when(_RELATIVE.sub(_blank, sentence.text))
-        if not hits and sentence_when is not None:
+        if not hits and sentence_when is not None and not _told_in_past(sentence, sentence_when):
             # No cue, but a date ahead ("The finals take place on 18-24 November"): an
-            # event on the calendar, read from the clause around its date.
+            # event on the calendar, read from the clause around its date. A clause in
+            # the past tense ("He was shot down over Hanoi in 1967") is background.
             hits = [(sentence_when, _DATED_WEIGHT, "clause")]
         floor = sentence.start
         owner: str | None = None
@@ -290,6 +332,7 @@ def find_next_steps(doc: Doc, cast: Cast) -> list[NextStep]:
                 subject_start = None  # "... by Friday and plans to publish": same owner
             else:
                 owner, subject_start = _owner(doc, cast, sentence, words, last_owner)
+                owner = owner or _antecedent(cast, sentence, cue_start)
             steps = _steps_for(doc, sentence, match, kind, cue_end=cue_end, stop=stop)
             for k, (action, start, end, quoted) in enumerate(steps):
                 if quoted and subject_start is not None:

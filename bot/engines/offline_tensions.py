@@ -140,12 +140,20 @@ _SAME = 0.6
 
 @lru_cache(maxsize=8192)
 def _cue_weight(word: str) -> float:
+    if _is_score(word):
+        return 1.0  # "lost 24-17": a result, a conflict with "beat" or "loss" beside it
     best = 0.0
     for stem, weight in TENSION_CUES.items():
         hit = word in (stem, stem + "s") if stem in TENSION_WHOLE else word.startswith(stem)
         if hit:
             best = max(best, weight)
     return best
+
+
+def _is_score(word: str) -> bool:
+    """ "24-17", "112–107": a game's score (one dash between two numbers of 1-3 digits)."""
+    home, dash, away = word.replace("–", "-").partition("-")
+    return bool(dash) and home.isdigit() and away.isdigit() and len(home) <= 3 >= len(away)
 
 
 def _window(sentence: Sentence, cue: Token) -> tuple[int, int, bool]:

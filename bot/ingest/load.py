@@ -136,7 +136,15 @@ async def _from_file(
         body = await asyncio.to_thread(_read_file, path, settings.fetch_max_bytes)
         kind = _CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
         doc = await read_document(body, settings, what=path.name, content_type=kind, name=path.name)
-    if word_count(doc.text) < MIN_WORDS:
+    words = word_count(doc.text)
+    if words < MIN_WORDS:
+        if words and doc.kind in ("text", "markdown"):
+            # A short note is no scan: say what is wrong with it.
+            raise NoTextError(
+                f"{path.name} is too short to brief ({words} words; "
+                f"Briefbot needs at least {MIN_WORDS}).",
+                hint="Add the whole article to the file, or send its link.",
+            )
         raise NoTextError(
             f"No readable text in {path.name} (it may be empty, image-only or scanned).",
             hint="Paste the article text instead.",
