@@ -21,9 +21,20 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.postgres import BASE_URL, SKIP_REASON, private_schema
 from tests.fakes.slack import FakeSlack
 from tests.fakes.web import FakeWeb
+from tests.warmup import import_everything
 
 _OUR_PREFIXES = ("BRIEFBOT_", "OPENAI_", "SLACK_")
 _OUR_NAMES = {"DATABASE_URL", "PORT"}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Each process that runs tests imports everything first (see tests/warmup.py); an
+    xdist controller runs none, so it skips this."""
+    if session.config.getoption("numprocesses", None) and not hasattr(
+        session.config, "workerinput"
+    ):
+        return
+    import_everything()
 
 
 @pytest.fixture(scope="session")
