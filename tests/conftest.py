@@ -21,7 +21,7 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.postgres import BASE_URL, SKIP_REASON, private_schema
 from tests.fakes.slack import FakeSlack
 from tests.fakes.web import FakeWeb
-from tests.warmup import import_everything
+from tests.warmup import warm_up
 
 _OUR_PREFIXES = ("BRIEFBOT_", "OPENAI_", "SLACK_")
 _OUR_NAMES = {"DATABASE_URL", "PORT"}
@@ -34,7 +34,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         session.config, "workerinput"
     ):
         return
-    import_everything()
+    # Parser workers started here copy this environment: none of the developer's variables.
+    with pytest.MonkeyPatch.context() as env:
+        for name in list(os.environ):
+            if name.startswith(_OUR_PREFIXES) or name in _OUR_NAMES:
+                env.delenv(name)
+        warm_up()
 
 
 @pytest.fixture(scope="session")

@@ -1,21 +1,25 @@
-"""Pay the suite's one-time import costs at session start, not inside whichever test is first.
+"""Pay the suite's one-time start-up costs at session start, not in whichever test is first.
 
 Briefbot imports its heavy libraries lazily (trafilatura, yake, openai, slack_bolt, ...), so
 a CLI that needs none of them starts fast. In a test process that means the first test to
 reach each code path also pays a second or more of imports. Which test that is depends on
 how xdist hands tests to its workers, so that test's time swung by 2-6x between runs of
-the same suite (bench/test_durations.py). Importing everything once per worker, before
-any test starts, leaves each test with its own work only.
+the same suite (bench/test_durations.py). The same goes for tiktoken's first encoding and
+the parser pool's worker processes. Doing all of it once per process, before any test
+starts (about 3 s on an idle machine), leaves each test with its own work only.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import pkgutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import bot
+from bot.errors import BriefbotError
 
 #: Imported inside functions by bot/ (so not reached by importing every bot module).
 LAZY = (
@@ -42,7 +46,7 @@ LAZY = (
 )
 
 
-def import_everything() -> None:
+def warm_up() -> None:
     """Import every bot module (but the CLI entry point) and every lazily imported library,
     and load what the first client or token count would otherwise load inside a test."""
     for info in pkgutil.walk_packages(bot.__path__, prefix="bot."):
@@ -56,6 +60,48 @@ def import_everything() -> None:
     with openai.OpenAI(api_key="sk-warmup", base_url="http://127.0.0.1:9/v1") as client:
         assert client.chat.completions.create
     _load_default_encoding()
+    _start_parser_pool()
+
+
+_PAGE = (
+    "<html><head><title>Warm-up</title></head><body><article>"
+    + "<p>The harbour authority said on Monday that the new cranes would arrive in May.</p>" * 6
+    + "</article></body></html>"
+).encode()
+_FEED = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>Warm-up</title>'
+    b"<item><title>One</title><link>https://example.com/1</link></item></channel></rss>"
+)
+
+
+def _parse_samples() -> None:
+    """One page and one feed through a parser worker: it imports trafilatura and
+    feedparser and runs each once, as the first real extraction would."""
+    from bot.digest.feeds import parse_feed
+    from bot.ingest.extract import extract_document
+    from bot.ingest.sandbox import parser_pool
+
+    pool = parser_pool()
+    pool.call(extract_document, _PAGE, budget=120, what="a page", content_type="text/html")
+    pool.call(parse_feed, _FEED, budget=120, what="a feed", url="https://example.com/")
+
+
+def _start_parser_pool() -> None:
+    """Start the process-wide parser pool's workers, each with its parsers loaded.
+
+    Each is a fresh Python that imports trafilatura on its first call: 1-3 s that landed
+    in whichever test first parsed HTML on that xdist worker. The calls run side by side,
+    so each finds the other's worker busy and starts its own (were one to finish first,
+    a test would start the second worker, as it did before: slower, never wrong).
+    """
+    from bot.ingest.sandbox import parser_pool
+
+    with ThreadPoolExecutor(parser_pool().workers) as threads:
+        for done in [threads.submit(_parse_samples) for _ in range(parser_pool().workers)]:
+            try:
+                done.result()
+            except BriefbotError as exc:  # a warm-up that failed leaves the tests to it
+                logging.getLogger(__name__).warning("parser warm-up failed: %s", exc)
 
 
 def _load_default_encoding() -> None:
