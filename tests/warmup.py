@@ -25,6 +25,7 @@ from bot.errors import BriefbotError
 LAZY = (
     "aiohttp",
     "courlan",
+    "idna",
     "bot.prompts",
     "openai",
     "procrastinate.builtin_tasks",
@@ -43,6 +44,9 @@ LAZY = (
     "tiktoken",
     "trafilatura",
     "yake",
+    # Test tools: hypothesis's first run imports its optimiser, and numpy.random to seed it.
+    "hypothesis.internal.conjecture.optimiser",
+    "numpy.random",
 )
 
 
