@@ -121,7 +121,12 @@ def main() -> None:
         for n in range(1, args.runs + 1):
             run, wall, rc, summary = run_suite(args.pytest_args)
             note = "" if rc in (0, 5) else f"  (rc {rc}: the suite FAILED in this run)"
-            print(f"run {n}: {wall:6.1f} s wall, {len(run)} tests timed: {summary}{note}")
+            load = os.getloadavg()[0]  # other work on the machine inflates everything
+            print(
+                f"run {n}: {wall:6.1f} s wall, load {load:.1f}, {len(run)} tests timed: "
+                f"{summary}{note}",
+                flush=True,
+            )
             runs.append(run)
         if args.save:
             args.save.write_text(json.dumps({"args": args.pytest_args, "runs": runs}, indent=1))
