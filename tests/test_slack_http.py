@@ -26,13 +26,7 @@ from tests.test_slack_support import (
     paste,
 )
 
-# One xdist worker runs the module, so its one bot process starts once (not once per worker,
-# in whichever test a worker happened to get first).
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.subprocess,  # starts briefbot as a process
-    pytest.mark.xdist_group("slack-http"),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]  # starts briefbot as a process
 
 
 @pytest.fixture(scope="module")
