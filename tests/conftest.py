@@ -21,9 +21,25 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.postgres import BASE_URL, SKIP_REASON, private_schema
 from tests.fakes.slack import FakeSlack
 from tests.fakes.web import FakeWeb
+from tests.warmup import warm_up
 
 _OUR_PREFIXES = ("BRIEFBOT_", "OPENAI_", "SLACK_")
 _OUR_NAMES = {"DATABASE_URL", "PORT"}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Each process that runs tests imports everything first (see tests/warmup.py); an
+    xdist controller runs none, so it skips this."""
+    if session.config.getoption("numprocesses", None) and not hasattr(
+        session.config, "workerinput"
+    ):
+        return
+    # Parser workers started here copy this environment: none of the developer's variables.
+    with pytest.MonkeyPatch.context() as env:
+        for name in list(os.environ):
+            if name.startswith(_OUR_PREFIXES) or name in _OUR_NAMES:
+                env.delenv(name)
+        warm_up()
 
 
 @pytest.fixture(scope="session")

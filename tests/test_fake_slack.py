@@ -16,8 +16,12 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -225,6 +229,10 @@ async def test_drop_next_cuts_the_connection_after_or_before_applying(fake: Fake
 async def test_sdk_default_retry_reposts_a_dropped_message(fake: FakeSlack) -> None:
     """Why the bot must not let slack_sdk retry chat.postMessage on connection errors."""
     client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)  # default retry handlers
+    [handler] = client.retry_handlers
+    assert isinstance(handler, AsyncConnectionErrorRetryHandler)
+    # Its backoff adds up to 1 s of random jitter; the retry decision is what's shown here.
+    handler.interval_calculator = FixedValueRetryIntervalCalculator(fixed_internal=0.0)
     fake.drop_next("chat.postMessage", apply=True)
     await client.chat_postMessage(channel="C1", text="brief")
     assert [m["text"] for m in fake.messages_in("C1")] == ["brief", "brief"]

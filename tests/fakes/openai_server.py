@@ -457,7 +457,13 @@ class FakeOpenAI:
             raise asyncio.CancelledError
         delay = self.delay if reply.delay is None else reply.delay
         if delay > 0:
-            await asyncio.sleep(delay)
+            # Stopping the fake ends the delay at once: a request a test left in flight
+            # would otherwise hold stop() for aiohttp's whole shutdown_timeout.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), timeout=delay)
+            if self._closing.is_set():
+                _drop(request)
+                raise asyncio.CancelledError
         if reply.kind == "error":
             record.status = reply.status
             return web.json_response(

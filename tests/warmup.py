@@ -1,0 +1,129 @@
+"""Pay the suite's one-time start-up costs at session start, not in whichever test is first.
+
+Briefbot imports its heavy libraries lazily (trafilatura, yake, openai, slack_bolt, ...), so
+a CLI that needs none of them starts fast. In a test process that means the first test to
+reach each code path also pays a second or more of imports. Which test that is depends on
+how xdist hands tests to its workers, so that test's time swung by 2-6x between runs of
+the same suite (bench/test_durations.py). The same goes for tiktoken's first encoding and
+the parser pool's worker processes. Doing all of it once per process, before any test
+starts (about 3 s on an idle machine), leaves each test with its own work only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import pkgutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+import bot
+from bot.errors import BriefbotError
+
+#: Imported inside functions by bot/ (so not reached by importing every bot module).
+LAZY = (
+    "aiohttp",
+    "courlan",
+    "idna",
+    "bot.prompts",
+    "openai",
+    "procrastinate.builtin_tasks",
+    "procrastinate.worker",
+    "psycopg",
+    "py3langid",
+    "pypdf",
+    "slack_bolt.async_app",
+    "slack_bolt.listener_matcher.async_builtins",
+    "slack_sdk.oauth.installation_store.sqlalchemy",
+    "slack_sdk.oauth.state_store.sqlalchemy",
+    "slack_sdk.web.async_client",
+    "slack_sdk.webhook.async_client",
+    "sqlalchemy",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "tiktoken",
+    "trafilatura",
+    "yake",
+    # Test tools: hypothesis's first run imports its optimiser, and numpy.random to seed it.
+    "hypothesis.internal.conjecture.optimiser",
+    "numpy.random",
+)
+
+
+def warm_up() -> None:
+    """Import every bot module (but the CLI entry point) and every lazily imported library,
+    and load what the first client or token count would otherwise load inside a test."""
+    for info in pkgutil.walk_packages(bot.__path__, prefix="bot."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+    for name in LAZY:
+        importlib.import_module(name)
+    import openai
+
+    # The SDK imports its transport and resources when a client is built and first used.
+    with openai.OpenAI(api_key="sk-warmup", base_url="http://127.0.0.1:9/v1") as client:
+        assert client.chat.completions.create
+    _load_default_encoding()
+    _start_parser_pool()
+
+
+_PAGE = (
+    "<html><head><title>Warm-up</title></head><body><article>"
+    + "<p>The harbour authority said on Monday that the new cranes would arrive in May.</p>" * 6
+    + "</article></body></html>"
+).encode()
+_FEED = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>Warm-up</title>'
+    b"<item><title>One</title><link>https://example.com/1</link></item></channel></rss>"
+)
+
+
+def _parse_samples() -> None:
+    """One page and one feed through a parser worker: it imports trafilatura and
+    feedparser and runs each once, as the first real extraction would."""
+    from bot.digest.feeds import parse_feed
+    from bot.ingest.extract import extract_document
+    from bot.ingest.sandbox import parser_pool
+
+    pool = parser_pool()
+    pool.call(extract_document, _PAGE, budget=120, what="a page", content_type="text/html")
+    pool.call(parse_feed, _FEED, budget=120, what="a feed", url="https://example.com/")
+
+
+def _start_parser_pool() -> None:
+    """Start the process-wide parser pool's workers, each with its parsers loaded.
+
+    Each is a fresh Python that imports trafilatura on its first call: 1-3 s that landed
+    in whichever test first parsed HTML on that xdist worker. The calls run side by side,
+    so each finds the other's worker busy and starts its own (were one to finish first,
+    a test would start the second worker, as it did before: slower, never wrong).
+    """
+    from bot.ingest.sandbox import parser_pool
+
+    with ThreadPoolExecutor(parser_pool().workers) as threads:
+        for done in [threads.submit(_parse_samples) for _ in range(parser_pool().workers)]:
+            try:
+                done.result()
+            except BriefbotError as exc:  # a warm-up that failed leaves the tests to it
+                logging.getLogger(__name__).warning("parser warm-up failed: %s", exc)
+
+
+def _load_default_encoding() -> None:
+    """Half a second of BPE parsing, kept in tiktoken's registry for the process.
+
+    Seeded into a throwaway dir (the developer's cache stays untouched); our lru_cache is
+    cleared, so each test still seeds its own session cache dir before using it.
+    """
+    from bot import tokens
+
+    old = os.environ.get("TIKTOKEN_CACHE_DIR")
+    with tempfile.TemporaryDirectory() as directory:
+        os.environ["TIKTOKEN_CACHE_DIR"] = directory
+        try:
+            tokens.get_encoding(tokens.DEFAULT_ENCODING)
+        finally:
+            tokens.get_encoding.cache_clear()
+            if old is None:
+                del os.environ["TIKTOKEN_CACHE_DIR"]
+            else:
+                os.environ["TIKTOKEN_CACHE_DIR"] = old
