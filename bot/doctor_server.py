@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 
 from bot.config import Settings
-from bot.doctor import TIMEOUT, Check, _ok, _safe_url, _secret, _skip, _warn
+from bot.doctor_checks import TIMEOUT, Check, ok, safe_url, secret_text, skip, warn
 from bot.engines.llm_server import ServerInfo, read_server_info
 
 #: Chunks are counted with tiktoken; a local model's own tokenizer may count ~10% more.
@@ -25,7 +25,7 @@ def server_checks(settings: Settings) -> list[Check]:
     try:
         info = read_server_info(
             base_url,
-            _secret(settings.openai_api_key).strip(),
+            secret_text(settings.openai_api_key).strip(),
             timeout=min(TIMEOUT, settings.llm_timeout),
         )
     except (httpx.HTTPError, ValueError):
@@ -34,9 +34,9 @@ def server_checks(settings: Settings) -> list[Check]:
 
 
 def describe(info: ServerInfo, base_url: str) -> Check:
-    where = _safe_url(base_url)
+    where = safe_url(base_url)
     if not info.is_llama_cpp:
-        return _skip(
+        return skip(
             "model server",
             f"{where} doesn't report slots or context (no llama.cpp "
             "/props): set BRIEFBOT_LLM_SERVER_SLOTS to its parallel requests "
@@ -44,7 +44,7 @@ def describe(info: ServerInfo, base_url: str) -> Check:
         )
     context = f"context {info.context} tokens" if info.context else "context unknown"
     slots = f"{info.slots} slot" + ("s" if info.slots != 1 else "")
-    return _ok(
+    return ok(
         "model server", f"llama.cpp at {where}: {info.props_model or '?'}, {context}, {slots}"
     )
 
@@ -64,10 +64,10 @@ def fit_checks(settings: Settings, info: ServerInfo) -> list[Check]:
                 f"server's {info.context}-token context. Set BRIEFBOT_CHUNK_TOKENS to at "
                 f"most {most}, or give the server a longer context."
             )
-            rows.append(_warn("model context", detail))
+            rows.append(warn("model context", detail))
         else:
             detail = f"a {chunk}-token chunk and a {out}-token answer fit {info.context} tokens"
-            rows.append(_ok("model context", detail))
+            rows.append(ok("model context", detail))
     slots = settings.llm_server_slots or info.slots
     concurrency = settings.llm_concurrency
     if slots and concurrency > slots:
@@ -76,5 +76,5 @@ def fit_checks(settings: Settings, info: ServerInfo) -> list[Check]:
             f"Briefbot sends at most {slots} at a time and queues the rest. Set "
             f"BRIEFBOT_LLM_CONCURRENCY={slots}, or start the server with more slots."
         )
-        rows.append(_warn("model slots", detail))
+        rows.append(warn("model slots", detail))
     return rows

@@ -5,6 +5,7 @@ Built by :mod:`bot.engines.offline_people`; read by tensions, next steps and top
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -91,3 +92,22 @@ def _generic(entity: Entity, lower_vocab: frozenset[str] = frozenset()) -> bool:
     """ "the Union", "the Ministry", "Police" alone: a common noun capitalised, not a name."""
     low = entity.name.lower()
     return " " not in entity.name and (low in ORG_WORDS or low in lower_vocab)
+
+
+def salient(candidates: list[Entity], pos: int, starts: dict[int, list[int]]) -> list[Entity]:
+    """What "the association" at ``pos`` refers to: the one candidate, or among several the
+    one mentioned most (then last) before it; none when none was mentioned yet.
+
+    ``starts`` holds each entity's sorted mention offsets (by ``id``): a bisection, not a
+    scan of every mention, so a long article stays linear."""
+    if len(candidates) <= 1:
+        return candidates
+    seen: list[tuple[int, int, Entity]] = []
+    for entity in candidates:
+        offsets = starts.get(id(entity), [])
+        count = bisect.bisect_left(offsets, pos)
+        if count:
+            seen.append((count, offsets[count - 1], entity))
+    if not seen:
+        return []
+    return [max(seen, key=lambda item: (item[0], item[1]))[2]]

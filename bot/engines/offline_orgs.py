@@ -18,6 +18,14 @@ from bot.engines.offline_text import Doc, Sentence, Token
 _RECURRING = 4
 
 
+def org_head(name: str) -> str:
+    """The noun "the ..." would use for an organisation: "Ministry of Labour" -> "ministry"."""
+    words = name.lower().replace("’", "'").split()
+    if "of" in words[1:]:
+        return words[words.index("of", 1) - 1]
+    return words[-1].rstrip("'")
+
+
 class OrgPasses:
     doc: Doc
     entities: dict[tuple[Kind, str], Entity]

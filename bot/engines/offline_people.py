@@ -13,7 +13,7 @@ import bisect
 from collections import Counter
 from itertools import pairwise
 
-from bot.engines.offline_cast import Cast, Entity, Kind, Mention
+from bot.engines.offline_cast import Cast, Entity, Kind, Mention, salient
 from bot.engines.offline_given_names import GIVEN_NAMES
 from bot.engines.offline_lexicon import (
     COUNTRY_NAMES,
@@ -42,67 +42,11 @@ from bot.engines.offline_names import (
     text_of,
     valid_name,
 )
-from bot.engines.offline_orgs import OrgPasses
-from bot.engines.offline_roles import appositive_role, look_back_role
+from bot.engines.offline_orgs import OrgPasses, org_head
+from bot.engines.offline_roles import after_role, appositive_role, look_back_role, other_role
 from bot.engines.offline_text import Doc, Sentence, Token
 
 __all__ = ["Cast", "Entity", "Mention", "find_cast"]
-
-
-def _org_head(name: str) -> str:
-    """The noun "the ..." would use for an organisation: "Ministry of Labour" -> "ministry"."""
-    words = name.lower().replace("’", "'").split()
-    if "of" in words[1:]:
-        return words[words.index("of", 1) - 1]
-    return words[-1].rstrip("'")
-
-
-def _salient(candidates: list[Entity], pos: int, starts: dict[int, list[int]]) -> list[Entity]:
-    """What "the association" at ``pos`` refers to: the one candidate, or among several the
-    one mentioned most (then last) before it; none when none was mentioned yet.
-
-    ``starts`` holds each entity's sorted mention offsets (by ``id``): a bisection, not a
-    scan of every mention, so a long article stays linear."""
-    if len(candidates) <= 1:
-        return candidates
-    seen: list[tuple[int, int, Entity]] = []
-    for entity in candidates:
-        offsets = starts.get(id(entity), [])
-        count = bisect.bisect_left(offsets, pos)
-        if count:
-            seen.append((count, offsets[count - 1], entity))
-    if not seen:
-        return []
-    return [max(seen, key=lambda item: (item[0], item[1]))[2]]
-
-
-def _other_role(short: Entity, full: Entity) -> bool:
-    """ "Vice President Biden" and "Hunter Biden, a lawyer": two roles with no word in
-    common are two people who share a surname; don't merge them."""
-    if not short.role or not full.role:
-        return False
-    words = {w.lower().strip(".,") for w in short.role.split()}
-    return not words & {w.lower().strip(".,") for w in full.role.split()}
-
-
-_FORMER = frozenset(("former", "ex", "then", "erstwhile"))
-
-
-def _after_role(run: list[Token]) -> list[Token]:
-    """ "CEO of New Media Investment Group", "Founder of Ceres Robotics", "Former National
-    Security Council": a role in front of an organisation is someone's role, not part of
-    its name (the person's role is read from the same words elsewhere)."""
-    if not run or run[-1].lower not in ORG_WORDS:
-        return run  # a person's "Former President" stays whole
-    while len(run) > 1 and run[0].lower in _FORMER:
-        run = run[1:]
-    for k, token in enumerate(run[:4]):
-        if token.lower == "of":
-            head = run[:k]
-            if head and all(t.lower in TITLES or t.lower in ("and", "&") for t in head):
-                return run[k + 1 :] or run
-            break
-    return run
 
 
 class _Builder(OrgPasses):
@@ -191,7 +135,7 @@ class _Builder(OrgPasses):
         tokens = sentence.tokens
         for i, j in runs(self.doc, tokens):
             run = strip_common_lead(tokens[i:j], self.doc, sentence, name_pairs=self.name_pairs)
-            run = _after_role(run)
+            run = after_role(run)
             if not run:
                 continue
             i = tokens.index(run[0])
@@ -283,7 +227,7 @@ class _Builder(OrgPasses):
                     and e.name.lower().split()[-len(tail) :] == tail
                     and len(e.name.split()) > len(tail)
                 ]
-                if len(longer) != 1 or _other_role(short, longer[0]):
+                if len(longer) != 1 or other_role(short, longer[0]):
                     continue
                 target = longer[0]
                 for mention in short.mentions:
@@ -312,7 +256,7 @@ class _Builder(OrgPasses):
                 if role_head in TITLES and role_head not in HONORIFICS:
                     by_role.setdefault(role_head, []).append(entity)
             elif entity.kind == "org" and " " in entity.name:
-                by_head.setdefault(_org_head(entity.name), []).append(entity)
+                by_head.setdefault(org_head(entity.name), []).append(entity)
         for sentence in self.doc.sentences:
             self._scan_short(sentence, by_surname, by_head, by_role)
 
@@ -331,13 +275,11 @@ class _Builder(OrgPasses):
                 if len(matches) == 1 and self._complete_name(matches[0], sentence, k):
                     continue
             elif k and tokens[k - 1].lower == "the":
-                matches = _salient(by_head.get(token.norm.lower(), []), token.start, self.starts)
+                matches = salient(by_head.get(token.norm.lower(), []), token.start, self.starts)
                 kind = "org"
                 if not matches:
                     # "criticised the minister": the person whose role ends so.
-                    matches = _salient(
-                        by_role.get(token.norm.lower(), []), token.start, self.starts
-                    )
+                    matches = salient(by_role.get(token.norm.lower(), []), token.start, self.starts)
                     kind = "person"
             else:
                 continue

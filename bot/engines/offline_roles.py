@@ -1,13 +1,15 @@
 """Roles of named people: a title before a name, or an appositive after it.
 
 "union general secretary Daniel Okafor", "Gov. Eric Holcomb" (spelled out: Governor),
-"Maria Lindqvist, the chief executive of ...". Used by :mod:`bot.engines.offline_people`.
+"Maria Lindqvist, the chief executive of ...". Also: a role in front of an organisation's
+name, and two roles that can't be one person's. Used by :mod:`bot.engines.offline_people`.
 """
 
 from __future__ import annotations
 
 import re
 
+from bot.engines.offline_cast import Entity
 from bot.engines.offline_lexicon import ORG_WORDS, ROLE_MODIFIERS, STOPWORDS, TITLES, wordset
 from bot.engines.offline_names import (
     ABBREVIATED_TITLES,
@@ -135,3 +137,32 @@ def appositive_role(doc: Doc, sentence: Sentence, tokens: list[Token], j: int) -
     if not any(w in TITLES for w in head):
         return None
     return doc.text[first.start : end].rstrip(" .,;:")
+
+
+def other_role(short: Entity, full: Entity) -> bool:
+    """ "Vice President Biden" and "Hunter Biden, a lawyer": two roles with no word in
+    common are two people who share a surname; don't merge them."""
+    if not short.role or not full.role:
+        return False
+    words = {w.lower().strip(".,") for w in short.role.split()}
+    return not words & {w.lower().strip(".,") for w in full.role.split()}
+
+
+_FORMER = frozenset(("former", "ex", "then", "erstwhile"))
+
+
+def after_role(run: list[Token]) -> list[Token]:
+    """ "CEO of New Media Investment Group", "Founder of Ceres Robotics", "Former National
+    Security Council": a role in front of an organisation is someone's role, not part of
+    its name (the person's role is read from the same words elsewhere)."""
+    if not run or run[-1].lower not in ORG_WORDS:
+        return run  # a person's "Former President" stays whole
+    while len(run) > 1 and run[0].lower in _FORMER:
+        run = run[1:]
+    for k, token in enumerate(run[:4]):
+        if token.lower == "of":
+            head = run[:k]
+            if head and all(t.lower in TITLES or t.lower in ("and", "&") for t in head):
+                return run[k + 1 :] or run
+            break
+    return run

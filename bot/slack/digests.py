@@ -17,7 +17,7 @@ from bot.digest.schedule import parse_schedule_command, parse_zone
 from bot.digest.subscriptions import handle_digest_command, handle_feed_command
 from bot.errors import InputError
 from bot.slack import notices
-from bot.slack.slash import Reply, Subcommand
+from bot.slack.subcommands import Reply, Subcommand
 
 if TYPE_CHECKING:
     from bot.slack.deps import Deps

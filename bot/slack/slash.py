@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
@@ -20,11 +19,11 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot import retention
 from bot.ingest.load import word_count
 from bot.language import LANGUAGE_CODE, language_name
-from bot.render import SlackMessage
 from bot.sanitize import sanitize_slack
-from bot.slack import intake, notices
+from bot.slack import digests, intake, notices
 from bot.slack.limits import cap_text
 from bot.slack.scopes import COMMAND
+from bot.slack.subcommands import Handler, Reply, Subcommand
 
 if TYPE_CHECKING:
     from bot.slack.deps import Deps
@@ -35,28 +34,6 @@ NO_ARTICLE = (
     "I brief article links and pasted text, not links to Slack, images or videos. "
     "Give me an article link, or paste the text."
 )
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A subcommand's answer: private to the user unless ``in_channel``."""
-
-    message: SlackMessage
-    in_channel: bool = False
-
-
-Handler = Callable[["Deps", dict[str, Any], str], Awaitable[Reply]]
-
-
-@dataclass(frozen=True)
-class Subcommand:
-    handler: Handler
-    takes_args: bool = False
-    after_ack: bool = False
-
-
-# Subcommand: without ``takes_args`` only the bare word matches, so that pasted text that
-# happens to start with "help" is briefed; ``after_ack`` runs the handler after the ack.
 
 
 def channel_view(deps: Deps, team: str, channel: str) -> notices.ChannelView:
@@ -154,8 +131,6 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 
 def all_subcommands() -> dict[str, Subcommand]:
     """Every ``/brief <word>`` the router answers, listed here rather than by import order."""
-    from bot.slack import digests  # it imports this module (Reply), so not at the top
-
     return {**SUBCOMMANDS, **digests.SUBCOMMANDS}
 
 

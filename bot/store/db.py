@@ -1,13 +1,21 @@
-"""The SQLite plumbing every table owner shares: one way to connect, one way to write."""
+"""The SQLite plumbing every table owner shares: one way to connect, one way to write.
+
+Also where a SQLite database lives (its URL's file, made private) and PostgreSQL's
+spelling of the same SQL.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+from bot.errors import ConfigError
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -44,6 +52,49 @@ def transaction(conn: Any) -> Iterator[Any]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+# --- where a SQLite database lives ------------------------------------------------------
+
+_URL_HINT = "DATABASE_URL must be sqlite:///path/to/file.db or postgresql://host/db."
+
+
+def sqlite_path(url: str) -> str:
+    """The file path (or ":memory:") behind a sqlite:/// URL."""
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        return ":memory:"
+    if not url.startswith("sqlite:///"):
+        scheme = url.split(":", 1)[0] if ":" in url else url
+        raise ConfigError(f"Unsupported database URL scheme {scheme!r}.", hint=_URL_HINT)
+    # SQLAlchemy's spelling: sqlite:///relative.db and sqlite:////absolute.db
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    if not path:
+        raise ConfigError("DATABASE_URL names no database file.", hint=_URL_HINT)
+    return path
+
+
+#: The database holds article text, briefs and who asked: the owner's eyes only.
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def private_file(path: Path) -> None:
+    """Create the database's directory 0700 and the file 0600 (tightening an existing one).
+
+    SQLite gives -wal and -shm the main file's mode, so they follow; any left from an
+    older, world-readable install are tightened too.
+    """
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for directory in reversed(missing):  # only the directories we create are made private
+        directory.mkdir(mode=DIR_MODE, exist_ok=True)
+        os.chmod(directory, DIR_MODE)  # mkdir's mode is filtered by the umask
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if file.stat().st_mode & 0o077 and file.stat().st_uid == os.getuid():
+                os.chmod(file, FILE_MODE)
+        except FileNotFoundError:
+            continue
 
 
 # --- PostgreSQL -------------------------------------------------------------------------

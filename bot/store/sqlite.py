@@ -6,7 +6,6 @@ Store, shared across threads behind a lock; WAL lets other processes read meanwh
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -26,12 +25,12 @@ from bot.store.db import (
     PgConnection,
     connect,
     is_postgres,
+    private_file,
     redact_url,
+    sqlite_path,
     transaction,
 )
 from bot.store.migrations import apply_migrations, schema_version
-
-_URL_HINT = "DATABASE_URL must be sqlite:///path/to/file.db or postgresql://host/db."
 
 
 @dataclass(frozen=True)
@@ -51,44 +50,6 @@ class StoredBrief:
     job_id: str | None = None
     thread_ts: str | None = None
     message_ts: str | None = None
-
-
-def _sqlite_path(url: str) -> str:
-    """The file path (or ":memory:") behind a sqlite:/// URL."""
-    if url in ("sqlite://", "sqlite:///:memory:"):
-        return ":memory:"
-    if not url.startswith("sqlite:///"):
-        scheme = url.split(":", 1)[0] if ":" in url else url
-        raise ConfigError(f"Unsupported database URL scheme {scheme!r}.", hint=_URL_HINT)
-    # SQLAlchemy's spelling: sqlite:///relative.db and sqlite:////absolute.db
-    path = url.removeprefix("sqlite:///").split("?", 1)[0]
-    if not path:
-        raise ConfigError("DATABASE_URL names no database file.", hint=_URL_HINT)
-    return path
-
-
-#: The database holds article text, briefs and who asked: the owner's eyes only.
-DIR_MODE = 0o700
-FILE_MODE = 0o600
-
-
-def _private_file(path: Path) -> None:
-    """Create the database's directory 0700 and the file 0600 (tightening an existing one).
-
-    SQLite gives -wal and -shm the main file's mode, so they follow; any left from an
-    older, world-readable install are tightened too.
-    """
-    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
-    for directory in reversed(missing):  # only the directories we create are made private
-        directory.mkdir(mode=DIR_MODE, exist_ok=True)
-        os.chmod(directory, DIR_MODE)  # mkdir's mode is filtered by the umask
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE))
-    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        try:
-            if file.stat().st_mode & 0o077 and file.stat().st_uid == os.getuid():
-                os.chmod(file, FILE_MODE)
-        except FileNotFoundError:
-            continue
 
 
 def _stamp(moment: datetime) -> str:
@@ -111,10 +72,10 @@ class Store:
         """Open (creating and migrating as needed) the database behind ``url``."""
         if is_postgres(url):
             return cls._open_postgres(url.strip())
-        path = _sqlite_path(url.strip())
+        path = sqlite_path(url.strip())
         if path != ":memory:":
             try:
-                _private_file(Path(path).expanduser())
+                private_file(Path(path).expanduser())
             except OSError as exc:
                 raise ConfigError(
                     f"Cannot create the database directory for {path}: {exc.strerror}.",
