@@ -14,7 +14,8 @@ project's own extractor), never from an engine's output. Each has ``id``, ``genr
 ``language``, ``split`` (fixed per id and written in the file: within each genre of a batch
 of new labels, pages sorted by sha256 of the id alternate between halves, so both halves
 cover every genre; in the third batch of 20 the alternation runs on across genres in
-alphabetical order, starting with tune, so the halves stay equal), ``participants[{name, aliases?, role, core?, optional?}]``,
+alphabetical order, starting with tune, so the halves stay equal),
+``participants[{name, aliases?, role, core?, optional?}]``,
 ``tensions[{description, parties, keys}]``, ``next_steps[{action, owner, when?, keys}]`` and
 ``topics``. Non-English pages have empty lists and an ``honest_brief`` note.
 

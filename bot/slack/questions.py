@@ -25,6 +25,7 @@ from bot.service import BriefResult
 from bot.slack import intake, notices, slash
 from bot.slack.jobs import Job, NewJob, job_identity
 from bot.slack.poster import Poster
+from bot.slack.subcommands import Reply
 
 if TYPE_CHECKING:
     from bot.slack.deps import Deps
@@ -98,17 +99,17 @@ async def _thread_reply(body: dict[str, Any], context: Any) -> bool:
     return is_plain_reply(event, bot_user_id=getattr(context, "bot_user_id", None))
 
 
-async def _questions_setting(deps: Deps, body: dict[str, Any], value: str) -> slash.Reply:
+async def _questions_setting(deps: Deps, body: dict[str, Any], value: str) -> Reply:
     word = value.lower()
     if word not in ("any", "mention"):
         text = (
             "Use `/brief settings questions any` (every reply in a brief's thread is a "
             "question) or `/brief settings questions mention` (only replies that mention me)."
         )
-        return slash.Reply(notices.text_message(text))
+        return Reply(notices.text_message(text))
     team, channel = str(body.get("team_id", "")), str(body.get("channel_id", ""))
     deps.channels.set_questions_any(team, channel, word == "any", user=body.get("user_id"))
-    return slash.Reply(notices.text_message(notices.questions_line(word == "any")[2:]))
+    return Reply(notices.text_message(notices.questions_line(word == "any")[2:]))
 
 
 slash.add_setting("questions", _questions_setting)

@@ -1,9 +1,10 @@
 """The /brief slash command: brief a link or text, help, on|off, settings.
 
-Other areas add subcommands (e.g. the digest's) with :func:`add_subcommand`; a handler
-gets the dependencies, the command body and the words after the subcommand, and returns
-the reply. Quick handlers answer in the ack; ``after_ack=True`` handlers (network calls)
-run after an empty ack and answer through the command's response_url.
+Other areas bring their own subcommands (the digest's: ``digests.SUBCOMMANDS``, joined
+in :func:`all_subcommands`) and settings (:func:`add_setting`). A handler gets the dependencies,
+the command body and the words after the subcommand, and returns the reply. Quick
+handlers answer in the ack; ``after_ack=True`` handlers (network calls) run after an
+empty ack and answer through the command's response_url.
 """
 
 from __future__ import annotations
