@@ -3,7 +3,7 @@
     .venv/bin/python bench/test_durations.py [--runs 3] [--save FILE] [-- PYTEST_ARGS...]
 
 Runs the pytest suite ``--runs`` times, each in a fresh subprocess, with
-``--durations=0 -p no:randomly -p no:cacheprovider -n 2 --dist loadgroup`` (the workers and
+``--durations=0 -p no:randomly -p no:cacheprovider -n 2`` (the workers and
 distribution CI uses) plus any arguments after ``--`` (``-m 'not model'``, a file, ...).
 It parses every test's setup, call and teardown durations and, per test, sums them into
 one time per run. A test is checked when its fastest run took at least 0.25 s: below that,
@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_ARGS = ["--durations=0", "-p", "no:randomly", "-p", "no:cacheprovider"]
-CI_ARGS = ["-n", "2", "--dist", "loadgroup"]
+CI_ARGS = ["-n", "2"]
 PHASES = ("setup", "call", "teardown")
 FLOOR_S = 0.25
 RATIO = 2.0

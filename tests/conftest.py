@@ -27,9 +27,11 @@ _OUR_PREFIXES = ("BRIEFBOT_", "OPENAI_", "SLACK_")
 _OUR_NAMES = {"DATABASE_URL", "PORT"}
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-cov starts measuring in this process
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Each process that runs tests imports everything first (see tests/warmup.py); an
-    xdist controller runs none, so it skips this."""
+    xdist controller runs none, so it skips this. It runs last: an xdist worker's coverage
+    starts in pytest-cov's own session start, and imports before it go unmeasured."""
     if session.config.getoption("numprocesses", None) and not hasattr(
         session.config, "workerinput"
     ):

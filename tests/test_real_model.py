@@ -34,9 +34,12 @@ from bot.service import BriefService
 from bot.tokens import count_tokens
 from tests import real_model
 
-# One xdist worker runs the whole tier (--dist loadgroup in .ci/run): one model server,
-# while the other core runs the rest of the suite.
-pytestmark = [pytest.mark.model, pytest.mark.slow, pytest.mark.xdist_group("real-model")]
+# Under xdist each worker that draws a test of this tier starts its own model server once
+# (a session fixture); with one thread each, two fit the two cores of the build machine.
+# (Grouping the tier on one worker with --dist loadgroup was tried: with pytest 9.2 and
+# pytest-xdist 3.8 the group is ignored, and where it works the tier's ~450 s run back to
+# back on one worker, which doubles the suite's wall time.)
+pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "sample-article.txt"
@@ -208,6 +211,9 @@ def ten_thousand_tokens() -> str:
     return text.strip()
 
 
+# About 300 s of model time on a quiet machine (7 calls, 18.7k tokens in, one slot, one
+# thread); the suite-wide 300 s limit would cut it off whenever the other core is busy.
+@pytest.mark.timeout(900)
 async def test_a_document_past_the_context_on_a_one_slot_server_is_briefed_without_timeouts(
     model_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
 ) -> None:
