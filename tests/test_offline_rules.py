@@ -385,3 +385,34 @@ def test_a_game_lost_by_a_score_and_a_launch_glitch_are_tensions() -> None:
     text = " | ".join(f"{t.description} {t.evidence}" for t in brief.tensions)
     assert "31-28" in text
     assert "glitch" in text
+
+
+def test_products_and_technical_acronyms_are_no_participants() -> None:
+    brief = brief_of(
+        "Lumina Labs unveiled the Orbit Pro laptop on Tuesday in Denver. "
+        "The Orbit Pro has two USB ports, an HDMI port and a faster GPU than last year's "
+        "model. Chief executive Dana Whitfield said the GPU doubles battery life. "
+        "Lumina Labs said the Orbit Pro ships in March, and that a cheaper Orbit Series "
+        "model with the same USB ports and GPU follows in May. Whitfield said Lumina Labs "
+        "expects the Orbit Series to sell out."
+    )
+    names = [p.name for p in brief.participants]
+    assert "Dana Whitfield" in names and "Lumina Labs" in names
+    for thing in ("Orbit Pro", "Orbit Series", "USB", "HDMI", "GPU"):
+        assert thing not in names
+
+
+def test_the_company_in_a_title_is_not_a_person_holding_it() -> None:
+    brief = brief_of(
+        '"We will not raise prices," said Ana Ferreira, CEO of Brightwater, on Monday. '
+        "Brightwater sells filters in nine states. Ferreira said CEO of Brightwater was "
+        "her first job as a chief executive. Brightwater said sales rose by a third. "
+    )
+    people = roles(brief)
+    assert "Ana Ferreira" in people
+    assert people.get("Brightwater") is None  # an organisation: no role "CEO of"
+    brief = brief_of(
+        "Capt. Lena Moss, a spokesperson for Tarvik Resolve, the U.S. navy operation off the "
+        "coast, said the camp is safe. Moss said Tarvik Resolve will review the camp."
+    )
+    assert roles(brief).get("Tarvik Resolve") is None  # no role "spokesperson for"

@@ -9,7 +9,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.engines.offline_lexicon import ORG_WORDS
+from bot.engines.offline_lexicon import ORG_WORDS, PRODUCT_WORDS, TECH_ACRONYMS
 from bot.engines.offline_names import surname
 
 Kind = Literal["person", "org", "country"]
@@ -76,6 +76,7 @@ class Cast:
                 and (e.acting or len(e.mentions) >= 2 or _named_body(e))
                 and not _generic(e, self.lower_vocab)
             )
+            if not _product(e)
         ]
         ranked = sorted(((-e.importance, e.first, n) for n, e in enumerate(keep)))
         return [keep[n] for _, _, n in ranked]
@@ -86,6 +87,17 @@ def _named_body(entity: Entity) -> bool:
     organisation word is a party even when named once."""
     words = entity.name.split()
     return len(words) >= 2 and words[-1].lower().strip("'’") in ORG_WORDS and not _generic(entity)
+
+
+def _product(entity: Entity) -> bool:
+    """ "USB-C", "GPU", "AirPods Pro", "Samsung TV": a thing named, not a party. A person
+    with a role ("Max", "Pro" as a name) is left alone."""
+    words = entity.name.lower().split()
+    if entity.kind == "person" and (entity.role or len(words) == 1):
+        return False
+    if len(words) == 1:
+        return words[0] in TECH_ACRONYMS
+    return words[-1] in PRODUCT_WORDS or words[-1] in TECH_ACRONYMS
 
 
 def _generic(entity: Entity, lower_vocab: frozenset[str] = frozenset()) -> bool:

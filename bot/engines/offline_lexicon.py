@@ -98,6 +98,18 @@ ORG_WORDS = wordset(
     club society trust cooperative co-operative consortium tribunal commissionariat"""
 )
 
+# Generic technical and trade abbreviations: capitalised and recurring like an
+# organisation's acronym ("NASA", "BART"), but names of things, never a party.
+TECH_ACRONYMS = wordset(
+    """cpu gpu ram ssd hdd usb usb-a usb-c hdmi led lcd oled suv suvs ev evs fps rpg ai vr ar
+    api pc pcs tv dvd gps lte wi-fi wifi nfc ios mph rpm kw kwh mb gb tb mhz ghz dna rna
+    ceo cfo cto coo ipo gdp vpn app apps url html pdf faq diy"""
+)
+
+# Last words that make a capitalised run a product line or edition: "AirPods Pro",
+# "Apple Watch Series", "Premiere Edition".
+PRODUCT_WORDS = wordset("series edition pro plus max ultra mini collection")
+
 # Org words that open a name ("Bureau of ...", "Ministry of ...").
 ORG_OPENERS = wordset(
     "department ministry bureau office institute university bank council commission court"

@@ -105,7 +105,8 @@ class _Builder(OrgPasses):
         ):
             m += 1
             name = run[m + 1 :]
-        if not valid_name(name, self.doc):
+        if not valid_name(name, self.doc) or run[m].lower in ("of", "for"):
+            # "CEO of Take-Two", "Head of Fundamental Research": what the title is of.
             return False
         span = (name[0].start, name[-1].end)
         person = self.add("person", name_span(self.doc, name), sentence, span)

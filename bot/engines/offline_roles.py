@@ -46,6 +46,9 @@ def _title_of_phrase(doc: Doc, tokens: list[Token], k: int) -> str | None:
 _OF_PHRASE = 4
 
 
+_DANGLING = wordset("of for at to from with in on and")
+
+
 def look_back_role(doc: Doc, tokens: list[Token], i: int, sentence: Sentence) -> str | None:
     """A title just before a name: "union general secretary Daniel Okafor"."""
     k = i - 1
@@ -83,7 +86,9 @@ def look_back_role(doc: Doc, tokens: list[Token], i: int, sentence: Sentence) ->
     role_tokens = tokens[first:i]
     while role_tokens and role_tokens[0].lower in CONNECTORS:
         role_tokens = role_tokens[1:]
-    if not role_tokens:
+    if not role_tokens or role_tokens[-1].lower in _DANGLING:
+        # "Head of Fundamental Research", "CEO of Take-Two": the name after the title is
+        # what the title is of, not the person who holds it.
         return None
     role = spell_out(text_of(doc, role_tokens).rstrip(" ,"))
     owner = _ROLE_OWNER.search(doc.text, sentence.start, role_tokens[0].start)
