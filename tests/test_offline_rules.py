@@ -6,6 +6,7 @@ Every text here was written for these tests; none is a sentence of a sample arti
 from __future__ import annotations
 
 from bot.engines.offline import build_brief
+from bot.engines.offline_roles import plausible_role
 from bot.models import Article, Brief
 
 
@@ -416,3 +417,22 @@ def test_the_company_in_a_title_is_not_a_person_holding_it() -> None:
         "coast, said the camp is safe. Moss said Tarvik Resolve will review the camp."
     )
     assert roles(brief).get("Tarvik Resolve") is None  # no role "spokesperson for"
+
+
+def test_a_role_is_whole_words_on_one_line() -> None:
+    for role in ("CEO", "Governor", "head of research at Kestrel Bank", "a spokesperson"):
+        assert plausible_role(role), role
+    # Cut before what it is of; across a line of a tour list; a state's abbreviation.
+    for role in ("Head of", "spokesperson for", "OH @ Pines Arena\nJuly 26", "NY"):
+        assert not plausible_role(role), role
+    brief = brief_of(
+        "The Harbor Lights will tour this summer with singer Paul Reyes, the band said on "
+        "Monday. Reyes said the band would play old songs.\nThe dates:\n"
+        "July 2 -- Akron Falls, OH @ Pines Music Center\n"
+        "July 9 -- Dayton Springs, OH @ Riverbend Music Center\n"
+        "Tickets go on sale Friday."
+    )
+    people = roles(brief)
+    assert people["Paul Reyes"] == "singer"
+    assert all("\n" not in (role or "") for role in people.values())
+    assert people.get("Akron Falls") is None

@@ -43,7 +43,13 @@ from bot.engines.offline_names import (
     valid_name,
 )
 from bot.engines.offline_orgs import OrgPasses, org_head
-from bot.engines.offline_roles import after_role, appositive_role, look_back_role, other_role
+from bot.engines.offline_roles import (
+    after_role,
+    appositive_role,
+    look_back_role,
+    other_role,
+    plausible_role,
+)
 from bot.engines.offline_text import Doc, Sentence, Token
 
 __all__ = ["Cast", "Entity", "Mention", "find_cast"]
@@ -84,6 +90,8 @@ class _Builder(OrgPasses):
 
     def set_role(self, entity: Entity, role: str | None, sentence: Sentence) -> None:
         if not role or entity.role or role.lower().rstrip(".") in HONORIFICS:
+            return
+        if not plausible_role(role):
             return
         entity.role, entity.role_sentence = role, sentence.index
 

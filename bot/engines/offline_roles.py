@@ -49,6 +49,17 @@ _OF_PHRASE = 4
 _DANGLING = wordset("of for at to from with in on and")
 
 
+def plausible_role(role: str) -> bool:
+    """Whether words read as a role: not cut before what it is of ("Head of", "spokesperson
+    for"), not across a line ("OH @ Blossom Music Center\n26"), not a bare abbreviation
+    ("OH", "NY": a place after a town's name; "CEO" is a title)."""
+    words = role.split()
+    if not words or "\n" in role or words[-1].lower() in _DANGLING:
+        return False
+    bare = len(words) == 1 and words[0].isupper() and len(words[0]) <= 3
+    return not bare or words[0].lower() in TITLES  # "CEO" is a title
+
+
 def look_back_role(doc: Doc, tokens: list[Token], i: int, sentence: Sentence) -> str | None:
     """A title just before a name: "union general secretary Daniel Okafor"."""
     k = i - 1
