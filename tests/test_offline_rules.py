@@ -436,3 +436,17 @@ def test_a_role_is_whole_words_on_one_line() -> None:
     assert people["Paul Reyes"] == "singer"
     assert all("\n" not in (role or "") for role in people.values())
     assert people.get("Akron Falls") is None
+
+
+def test_a_word_that_only_opens_list_items_is_no_organisation() -> None:
+    brief = brief_of(
+        "Corvo Audio released the Wave headphones on Monday, the company said in a "
+        "statement. Corvo Audio said the Wave costs $199.\nFeatures:\n"
+        "- Take calls and skip songs with one tap.\n- Take the headphones anywhere.\n"
+        "- Take a look at the colours.\n- Take notes with the voice assistant.\n"
+        "Q: Favorite colour?\nA: Blue.\nQ: Favorite song?\nA: Any.\nQ: Favorite place?\n"
+        "A: Home.\nQ: Favorite food?\nA: Rice."
+    )
+    names = [p.name for p in brief.participants]
+    assert "Corvo Audio" in names
+    assert "Take" not in names and "Favorite" not in names

@@ -18,6 +18,21 @@ from bot.engines.offline_text import Doc, Sentence, Token
 _RECURRING = 4
 
 
+_BULLETS = frozenset("-–—•*>·▪")
+
+
+def line_opener(text: str, pos: int) -> bool:
+    """Whether the word at ``pos`` opens its line, after at most a bullet or a one-letter
+    label: "- Take calls ...", "Q: Favorite apps?"."""
+    line = text.rfind("\n", max(0, pos - 8), pos) + 1
+    if line == 0 and pos > 8:
+        return False
+    lead = text[line:pos].strip()
+    if len(lead) == 2 and lead[0].isalpha() and lead[1] == ":":
+        return True
+    return all(c in _BULLETS for c in lead)
+
+
 def org_head(name: str) -> str:
     """The noun "the ..." would use for an organisation: "Ministry of Labour" -> "ministry"."""
     words = name.lower().replace("’", "'").split()
@@ -132,8 +147,11 @@ class OrgPasses:
         for word, uses in seen.items():
             if word.lower() in known or len(word) < 2:
                 continue
-            if all(token.start in starts for _, token, _ in uses):
-                continue  # only ever a sentence opener: likely a common word
+            if all(
+                token.start in starts or line_opener(self.doc.text, token.start)
+                for _, token, _ in uses
+            ):
+                continue  # only ever a sentence or list item's opener: likely a common word
             # Acting ("Twitter pledged"), or an acronym named twice ("NASA", "BART"); a word
             # that merely recurs ("Stadia", "Medicaid") is as likely a product or a policy.
             acronym = word.isupper() and 3 <= len(word) <= 5
