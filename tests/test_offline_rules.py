@@ -450,3 +450,19 @@ def test_a_word_that_only_opens_list_items_is_no_organisation() -> None:
     names = [p.name for p in brief.participants]
     assert "Corvo Audio" in names
     assert "Take" not in names and "Favorite" not in names
+
+
+def test_a_section_label_glued_to_its_sentence_is_not_part_of_a_name() -> None:
+    brief = brief_of(
+        "Ruth Okonkwo, a dietitian at Fernhill Clinic, said sleep and fibre help most people. "
+        "Okonkwo said the clinic would publish a guide in June.\n"
+        "Summary Kale helps control appetite, Okonkwo said.\n"
+        "Summary Miso keeps you full for longer.\n"
+        "Summary Oats after meals lower blood sugar.\n"
+        "Summary Rooibos can replace a late snack.\n"
+        "Kale is cheap in winter. Miso lasts for months. Oats cost little. Rooibos has no "
+        "caffeine."
+    )
+    names = [p.name for p in brief.participants]
+    assert "Ruth Okonkwo" in names
+    assert not [n for n in names if n.startswith("Summary")], names

@@ -275,8 +275,28 @@ def prepare(text: str, title: str | None) -> Doc:
         for s in sentences
         for t in s.tokens
         if t.norm[:1].islower() and t.norm.isalpha() and not _in_address(text, t)
-    )
+    ) | _label_words(sentences)
     return Doc(text=text, title=title, sentences=sentences, lower_vocab=lower_vocab)
+
+
+def _label_words(sentences: list[Sentence]) -> frozenset[str]:
+    """Capitalised words that open three or more sentences, each before a different word,
+    and never stand capitalised inside one: a section label whose line break the extractor
+    lost ("Summary BED may ...", "Summary Yoga can ..."), as common as a lower-case word."""
+    followers: dict[str, set[str]] = {}
+    inside: set[str] = set()
+    for sentence in sentences:
+        tokens = sentence.tokens
+        for k, token in enumerate(tokens):
+            if not token.is_cap:
+                continue
+            if k == 0 and len(tokens) > 1:
+                followers.setdefault(token.norm, set()).add(tokens[1].norm)
+            elif k:
+                inside.add(token.norm)
+    return frozenset(
+        word.lower() for word, after in followers.items() if len(after) >= 3 and word not in inside
+    )
 
 
 def _in_address(text: str, token: Token) -> bool:
