@@ -466,3 +466,24 @@ def test_a_section_label_glued_to_its_sentence_is_not_part_of_a_name() -> None:
     names = [p.name for p in brief.participants]
     assert "Ruth Okonkwo" in names
     assert not [n for n in names if n.startswith("Summary")], names
+
+
+def test_a_one_word_company_named_twice_with_a_verb_is_a_participant() -> None:
+    brief = brief_of(
+        "The kids loved the trail near the lake. We had to make a pit stop at Brightmart "
+        "for some water and snack bars. The trail was steep. Hopefully, Brightmart will "
+        "have these available soon so we do not have to wait."
+    )
+    assert "Brightmart" in [p.name for p in brief.participants]
+
+
+def test_a_word_inside_a_title_or_a_body_in_space_is_no_organisation() -> None:
+    brief = brief_of(
+        "Novelist Ada Brenner sold Web of Lanterns in 1978. Brenner said Web of Lanterns "
+        "would be reprinted. Web of Lanterns is her best-known book. Lanterns features a "
+        "long voyage away from Earth. Earth is never seen again, Brenner said. Earth stays "
+        "a memory, and Earth is the ending."
+    )
+    names = [p.name for p in brief.participants]
+    assert "Ada Brenner" in names
+    assert "Lanterns" not in names and "Earth" not in names

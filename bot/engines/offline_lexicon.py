@@ -110,6 +110,12 @@ TECH_ACRONYMS = wordset(
 # "Apple Watch Series", "Premiere Edition".
 PRODUCT_WORDS = wordset("series edition pro plus max ultra mini collection")
 
+# Bodies in space: a one-word name that recurs, but a place, never a party.
+CELESTIAL = wordset(
+    """earth moon sun mercury venus mars jupiter saturn uranus neptune pluto ceres europa
+    titan enceladus ganymede callisto io phobos deimos"""
+)
+
 # Org words that open a name ("Bureau of ...", "Ministry of ...").
 ORG_OPENERS = wordset(
     "department ministry bureau office institute university bank council commission court"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 from bot.engines.offline_cast import Entity, Kind, Mention
-from bot.engines.offline_lexicon import COUNTRIES, DESCRIBED_ORG_HEADS, STOPWORDS
+from bot.engines.offline_lexicon import CELESTIAL, COUNTRIES, DESCRIBED_ORG_HEADS, STOPWORDS
 from bot.engines.offline_names import NOT_NAME, acts, gap_text
 from bot.engines.offline_text import Doc, Sentence, Token
 
@@ -105,21 +105,28 @@ class OrgPasses:
                     self.add("org", text[:1].upper() + text[1:], sentence, span)
 
     def _in_run(self, tokens: list[Token], k: int) -> bool:
-        """Whether tokens[k] touches another capitalised word (no punctuation between)."""
-        gap = gap_text
+        """Whether tokens[k] is part of a longer capitalised name: it touches another
+        capitalised word, or an "of" or "&" joins them ("Web of Angels", "Door & Window")."""
+
+        def joins(a: int, b: int) -> bool:  # tokens[a] and tokens[b], a < b, one name
+            return gap_text(self.doc, tokens[a], tokens[b]).strip() in ("", "&")
+
         before = (
             k > 0
             and tokens[k - 1].is_cap
-            and not gap(self.doc, tokens[k - 1], tokens[k]).strip()
+            and joins(k - 1, k)
             # "The Steelers spent ...": a sentence's capitalised "The" is not part of a name.
             and not (k == 1 and tokens[0].lower in STOPWORDS)
         )
-        after = (
-            k + 1 < len(tokens)
-            and tokens[k + 1].is_cap
-            and not gap(self.doc, tokens[k], tokens[k + 1]).strip()
+        after = k + 1 < len(tokens) and tokens[k + 1].is_cap and joins(k, k + 1)
+        of = (
+            k > 1
+            and tokens[k - 1].lower == "of"
+            and tokens[k - 2].is_cap
+            and joins(k - 2, k - 1)
+            and joins(k - 1, k)
         )
-        return before or after
+        return before or after or of
 
     def recurring_names(self) -> None:
         """One-word names that keep coming back and act ("Apple said"): organisations."""
@@ -132,12 +139,18 @@ class OrgPasses:
                 low = token.lower
                 if low in NOT_NAME or low in COUNTRIES or low in self.doc.lower_vocab:
                     continue
+                if low in CELESTIAL:  # "life off Earth", "Europa": a place in space
+                    continue
                 if self._in_run(tokens, k):
                     continue  # part of a longer run: handled as a name or an organisation
                 counted = k and tokens[k - 1].text.isdigit()
                 if counted and not gap_text(self.doc, tokens[k - 1], token).strip():
                     continue  # "1 Red, 1 Yellow", "2 Tbsp.": a count of things, not a name
                 acting = acts(tokens, k, k + 1, strong=True)
+                if not acting and k and acts(tokens, k, k + 1):
+                    # "Walmart will have", "at Netflix": an act, if a weaker one; it still
+                    # takes a second use to make an organisation.
+                    acting = True
                 seen.setdefault(token.norm, []).append((sentence, token, acting))
         # Words of names found so far; a one-word organisation found by its context
         # ("press office Twitter") still gathers its other mentions here.
