@@ -487,3 +487,14 @@ def test_a_word_inside_a_title_or_a_body_in_space_is_no_organisation() -> None:
     names = [p.name for p in brief.participants]
     assert "Ada Brenner" in names
     assert "Lanterns" not in names and "Earth" not in names
+
+
+def test_and_before_a_persons_name_ends_an_organisation() -> None:
+    brief = brief_of(
+        "In a letter to Tom Reyes, the acting director of the Department of Labor and "
+        "Maria Gomez, the Health and Safety secretary, the doctors said they would give "
+        "100 doses of the vaccine. Reyes said the Department of Labor would reply by June."
+    )
+    names = [p.name for p in brief.participants]
+    assert "Maria Gomez" in names
+    assert not [n for n in names if " and " in n], names

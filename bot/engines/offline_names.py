@@ -108,6 +108,7 @@ def runs(doc: Doc, tokens: list[Token]) -> list[tuple[int, int]]:
                 tokens[j].lower == "and"
                 and j + 1 < len(tokens)
                 and tokens[j + 1].is_cap
+                and tokens[j + 1].lower not in GIVEN_NAMES  # "... Security and Alex Azar"
                 and _opens_of_name(tokens[i:j])
             ):
                 j += 2  # "Department of Health and Human Services"
