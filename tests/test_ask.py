@@ -103,9 +103,9 @@ def test_history_keeps_the_latest_turns_within_the_budget() -> None:
 
 def test_terms_are_linear_on_adversarial_text() -> None:
     hostile = ("a" * 50_000 + " ") * 20 + "_" * 200_000 + "é" * 100_000
-    started = time.perf_counter()
+    started = time.process_time()
     terms(hostile)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
 """Fuzz: property-based tests over every stage that reads untrusted input (issue 15).
 
 Each property holds for any input: the stage either answers or raises a user-safe
-BriefbotError, and never overruns the per-example deadline. Inputs mix arbitrary text
+BriefbotError. There is no per-example wall-clock deadline (load on a shared machine
+failed it, not the code); pytest-timeout stops a hang, and the linear-time guards of each
+stage are CPU-time tests of their own. Inputs mix arbitrary text
 with the pieces that broke parsers before (comments, open tags, quotes, dots, runs of
 spaces), so hypothesis finds the hostile combinations quickly.
 
@@ -14,7 +16,6 @@ import asyncio
 import json
 import os
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -42,7 +43,7 @@ from tests.fakes.openai_server import FakeOpenAI, Reply, empty_draft
 pytestmark = pytest.mark.fuzz
 
 _COMMON = {
-    "deadline": timedelta(seconds=3),
+    "deadline": None,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     "derandomize": True,
     "database": None,

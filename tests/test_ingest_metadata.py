@@ -66,8 +66,8 @@ def test_a_title_that_is_the_site_name_gives_way_to_the_headline() -> None:
 
 def test_the_byline_and_site_patterns_stay_fast_on_adversarial_input() -> None:
     nasty = ["a " * 50_000 + "is", " is" * 50_000, "x" * 100_000 + ":", "by " * 50_000]
-    started = time.perf_counter()
+    started = time.process_time()
     for text in nasty:
         clean_author(text)
         clean_site(text)
-    assert time.perf_counter() - started < 1.0  # linear patterns: milliseconds
+    assert time.process_time() - started < 1.0  # linear patterns: milliseconds

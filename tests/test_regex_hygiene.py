@@ -203,9 +203,12 @@ def test_discovery_finds_the_patterns_we_know() -> None:
     assert len(PATTERNS) >= 40
 
 
-# Each pattern's attacks run in a parser worker, killed past this many seconds in all:
-# a linear pattern needs ~0.1 s for all of them, a quadratic one minutes.
-BUDGET = 1.2
+# Each pattern's attacks run in a parser worker. The verdict is the worker's CPU time per
+# search (BOUND), so load on the machine can't fail a linear pattern. The worker is also
+# killed past a wall-clock budget, only so that a runaway pattern can't hang the suite:
+# a linear pattern needs ~0.1 s of CPU for all its attacks, a quadratic one minutes.
+BUDGET = 1.2  # for the old patterns, which must overrun it
+HANG_BUDGET = 30.0  # for today's patterns: a hang guard, never reached by a linear one
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +252,7 @@ def test_pattern_is_fast_on_adversarial_input(
 ) -> None:
     texts = attacks(pattern)
     try:
-        took, text = pool.call(hostile.search_all, pattern, texts, budget=BUDGET, what=name)
+        took, text = pool.call(hostile.search_all, pattern, texts, budget=HANG_BUDGET, what=name)
     except BudgetError:
-        pytest.fail(f"{name} = {pattern.pattern!r} took over {BUDGET} s on {len(texts)} inputs")
+        pytest.fail(f"{name} = {pattern.pattern!r} ran past {HANG_BUDGET} s on {len(texts)} inputs")
     assert took < BOUND, f"{name} = {pattern.pattern!r} took {took:.1f} s on {text!r}…"

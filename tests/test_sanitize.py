@@ -202,6 +202,6 @@ def test_url_and_broadcast_patterns_are_linear_on_adversarial_input() -> None:
 
     for text in ("http://" * 30_000, "www." * 50_000, "_@" * 50_000 + "channe",
                  "https://a" + "." * 200_000, "@" * 200_000 + "her"):  # fmt: skip
-        started = time.perf_counter()
+        started = time.process_time()
         sanitize_slack(text)
-        assert time.perf_counter() - started < 1.0
+        assert time.process_time() - started < 1.0
