@@ -21,7 +21,7 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.postgres import BASE_URL, SKIP_REASON, private_schema
 from tests.fakes.slack import FakeSlack
 from tests.fakes.web import FakeWeb
-from tests.warmup import warm_up
+from tests.warmup import warm_up, warm_up_hypothesis
 
 _OUR_PREFIXES = ("BRIEFBOT_", "OPENAI_", "SLACK_")
 _OUR_NAMES = {"DATABASE_URL", "PORT"}
@@ -42,6 +42,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             if name.startswith(_OUR_PREFIXES) or name in _OUR_NAMES:
                 env.delenv(name)
         warm_up()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Hypothesis's first-run costs, once per process that will run a property test; after
+    collection, so that the test modules' constants are read then too (tests/warmup.py)."""
+    from hypothesis import is_hypothesis_test
+
+    if any(
+        is_hypothesis_test(getattr(item, "obj", None)) for item in getattr(session, "items", ())
+    ):
+        warm_up_hypothesis()
 
 
 @pytest.fixture(scope="session")

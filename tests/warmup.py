@@ -7,6 +7,7 @@ how xdist hands tests to its workers, so that test's time swung by 2-6x between 
 the same suite (bench/test_durations.py). The same goes for tiktoken's first encoding and
 the parser pool's worker processes. Doing all of it once per process, before any test
 starts (about 3 s on an idle machine), leaves each test with its own work only.
+Hypothesis's own first-run costs come after collection (`warm_up_hypothesis`).
 """
 
 from __future__ import annotations
@@ -127,3 +128,32 @@ def _load_default_encoding() -> None:
                 del os.environ["TIKTOKEN_CACHE_DIR"]
             else:
                 os.environ["TIKTOKEN_CACHE_DIR"] = old
+
+
+def warm_up_hypothesis() -> None:
+    """Pay hypothesis's one-time costs before the first property test, not inside it.
+
+    Call it after collection: the test modules must be imported by then. The first
+    @given test in a process took 3.1 s, then 0.36 s in later runs (bench/test_durations.py):
+    - the first run in a thread registers a Random with hypothesis, which runs a full
+      gc.collect() over everything the suite has imported (1-2 s on a loaded machine);
+    - st.text()'s alphabet, every code point UTF-8 encodes, is computed over all of Unicode
+      and cached under .hypothesis/ (seconds in a fresh checkout, which CI always is);
+    - the constants hypothesis mixes into its draws are read from every local module's
+      source, also cached under .hypothesis/ per file.
+    """
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from hypothesis.internal.conjecture import providers
+
+    @settings(max_examples=5, database=None, derandomize=True, deadline=None)
+    @given(st.text(), st.binary())
+    def draw(text: str, data: bytes) -> None:
+        del text, data
+
+    draw()
+    # It reads the constants on its first constant draw, about 1 draw in 20; the scan is
+    # internal, so a hypothesis without it leaves that part to the first test.
+    scan = getattr(providers, "_get_local_constants", None)
+    if scan is not None:
+        scan()
