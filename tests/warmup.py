@@ -64,6 +64,7 @@ def warm_up() -> None:
     # The SDK imports its transport and resources when a client is built and first used.
     with openai.OpenAI(api_key="sk-warmup", base_url="http://127.0.0.1:9/v1") as client:
         assert client.chat.completions.create
+    _build_slack_app()
     _load_default_encoding()
     _start_parser_pool()
 
@@ -107,6 +108,15 @@ def _start_parser_pool() -> None:
                 done.result()
             except BriefbotError as exc:  # a warm-up that failed leaves the tests to it
                 logging.getLogger(__name__).warning("parser warm-up failed: %s", exc)
+
+
+def _build_slack_app() -> None:
+    """Bolt names an app after its caller's file, found with inspect.stack(): the first
+    call maps every loaded module to its file (2,800 realpath calls here, 0.5-2 s), which
+    fell to whichever test first started the bot on that xdist worker. Nothing is sent."""
+    from slack_bolt.async_app import AsyncApp
+
+    AsyncApp(token="xoxb-warm-up", signing_secret="warm-up", process_before_response=True)
 
 
 def _load_default_encoding() -> None:
