@@ -110,6 +110,24 @@ def _start_parser_pool() -> None:
                 logging.getLogger(__name__).warning("parser warm-up failed: %s", exc)
 
 
+def refill_parser_pool() -> None:
+    """Start the workers the process-wide parser pool lost in this test (an overrun, a crash).
+
+    The pool replaces a killed worker when the next call comes: 1-3 s of a fresh Python
+    importing trafilatura, in whichever test parsed next on that xdist worker (0.5 s, then
+    4.5 s, then 0.8 s for one test). Refilled in teardown, the test that lost it pays.
+    """
+    from bot.ingest import sandbox
+
+    pool = sandbox._pool  # its private state: read here only, to skip the usual case fast
+    for _ in range(3):  # side-by-side calls may still find one worker idle and start none
+        if pool is None or pool._closed or pool.pid != os.getpid():
+            return
+        if len(pool._all) >= pool.workers:
+            return
+        _start_parser_pool()
+
+
 def _build_slack_app() -> None:
     """Bolt names an app after its caller's file, found with inspect.stack(): the first
     call maps every loaded module to its file (2,800 realpath calls here, 0.5-2 s), which
