@@ -6,6 +6,8 @@ variables, no .env), its own data dir, and a network that reaches loopback only.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import ipaddress
 import logging
 import os
@@ -21,7 +23,7 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.postgres import BASE_URL, SKIP_REASON, private_schema
 from tests.fakes.slack import FakeSlack
 from tests.fakes.web import FakeWeb
-from tests.warmup import warm_up
+from tests.warmup import refill_parser_pool, warm_up, warm_up_hypothesis
 
 _OUR_PREFIXES = ("BRIEFBOT_", "OPENAI_", "SLACK_")
 _OUR_NAMES = {"DATABASE_URL", "PORT"}
@@ -36,12 +38,42 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         session.config, "workerinput"
     ):
         return
-    # Parser workers started here copy this environment: none of the developer's variables.
+    # Start-up makes some 230,000 objects that live as long as the process. Each full
+    # collection walks them all (0.1-2.6 s, a dozen times in start-up): none until they
+    # are frozen, after collection.
+    gc.disable()
+    with _without_our_env():
+        warm_up()
+
+
+@contextlib.contextmanager
+def _without_our_env() -> Iterator[None]:
+    """Parser workers started here copy this environment: none of the developer's or a
+    test's variables."""
     with pytest.MonkeyPatch.context() as env:
         for name in list(os.environ):
             if name.startswith(_OUR_PREFIXES) or name in _OUR_NAMES:
                 env.delenv(name)
-        warm_up()
+        yield
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what start-up and collection made, then pay hypothesis's first-run costs.
+
+    Frozen objects are never walked by the garbage collector again, so a full collection
+    that falls inside a test costs it milliseconds, not the second or more that doubled
+    a test's time in the runs it landed in. Hypothesis is warmed up after collection, so
+    that the test modules' constants are read then too (tests/warmup.py).
+    """
+    from hypothesis import is_hypothesis_test
+
+    items = getattr(session, "items", ())
+    if items:
+        gc.collect()
+        gc.freeze()
+    gc.enable()
+    if any(is_hypothesis_test(getattr(item, "obj", None)) for item in items):
+        warm_up_hypothesis()
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +94,15 @@ def _isolated_env(
     # A developer's .env in the checkout must not leak into tests.
     monkeypatch.chdir(tmp_path)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _parser_pool_refilled() -> Iterator[None]:
+    """A parse that overran or crashed cost the pool a worker: the test that lost it
+    starts its replacement, not the next test that parses (tests/warmup.py)."""
+    yield
+    with _without_our_env():
+        refill_parser_pool()
 
 
 @pytest.fixture(autouse=True)

@@ -53,20 +53,6 @@ def test_installed_script_runs(tmp_path: Path) -> None:
     assert proc.stdout.startswith("briefbot ")
 
 
-def test_help_is_useful(tmp_path: Path) -> None:
-    proc = briefbot("--help", cwd=tmp_path)
-    assert proc.returncode == 0
-    for word in ("extract", "brief", "serve", ".env"):
-        assert word in proc.stdout
-    proc = briefbot("extract", "--help", cwd=tmp_path)
-    assert proc.returncode == 0
-    assert "--format" in proc.stdout and "stdin" in proc.stdout
-    proc = briefbot("brief", "--help", cwd=tmp_path)
-    assert proc.returncode == 0
-    for word in ("--engine", "--model", "--no-cache", "markdown", "json"):
-        assert word in proc.stdout
-
-
 def test_no_command_prints_usage(tmp_path: Path) -> None:
     proc = briefbot(cwd=tmp_path)
     assert proc.returncode == 2
@@ -114,20 +100,6 @@ def test_extract_from_stdin(tmp_path: Path) -> None:
     proc = briefbot("-q", "extract", "-", stdin=SAMPLE.read_text(), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Halvorsen" in proc.stdout
-
-
-@pytest.mark.parametrize(
-    ("source", "words"),
-    [
-        ("ftp://example.com/file.txt", ["http"]),
-        ("file:///etc/passwd", ["http"]),
-        ("http://169.254.169.254/latest/meta-data/", ["private"]),
-        ("missing-file.pdf", ["missing-file.pdf"]),
-    ],
-)
-def test_bad_sources_are_one_line_errors(tmp_path: Path, source: str, words: list[str]) -> None:
-    proc = briefbot("extract", source, cwd=tmp_path)
-    assert_one_line_error(proc, *words)
 
 
 def test_invalid_setting_is_one_line(tmp_path: Path) -> None:

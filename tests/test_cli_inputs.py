@@ -1,7 +1,8 @@
-"""What a user pipes or points `briefbot` at: charsets, HTML on stdin, binary, messages.
+"""What a user pipes or points `briefbot` at: charsets, HTML on stdin, binary, messages, help.
 
 In-process (``cli.main``), with stdin replaced by real bytes, so each case costs
-milliseconds rather than an interpreter start.
+milliseconds rather than an interpreter start (whose time on a busy machine swung these
+tests' times by 3x between runs). tests/test_cli.py runs the real process.
 """
 
 from __future__ import annotations
@@ -152,3 +153,41 @@ def test_quiet_silences_the_private_networks_warning(
     code, _, err = _run(capsys, "brief", "--engine", "offline", str(path))
     assert "BRIEFBOT_ALLOW_PRIVATE_NETWORKS" in err  # without -q the warning stays
     assert os.environ["BRIEFBOT_ALLOW_PRIVATE_NETWORKS"] == "true"
+
+
+def test_help_is_useful(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")  # as wide as help piped from a process is
+    code, out, _ = _run(capsys, "--help")
+    assert code == 0
+    for word in ("extract", "brief", "serve", ".env"):
+        assert word in out
+    code, out, _ = _run(capsys, "extract", "--help")
+    assert code == 0
+    assert "--format" in out and "stdin" in out
+    code, out, _ = _run(capsys, "brief", "--help")
+    assert code == 0
+    for word in ("--engine", "--model", "--no-cache", "markdown", "json"):
+        assert word in out
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("ftp://example.com/file.txt", ["http"]),
+        ("file:///etc/passwd", ["http"]),
+        ("http://169.254.169.254/latest/meta-data/", ["private"]),
+        ("missing-file.pdf", ["missing-file.pdf"]),
+    ],
+)
+def test_bad_sources_are_one_line_errors(
+    capsys: pytest.CaptureFixture[str], source: str, words: list[str]
+) -> None:
+    code, _, err = _run(capsys, "extract", source)
+    assert code == cli.EXIT_ERROR
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("briefbot: error:")]
+    assert len(errors) == 1, err
+    for word in words:
+        assert word.lower() in errors[0].lower(), errors[0]

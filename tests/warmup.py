@@ -7,6 +7,7 @@ how xdist hands tests to its workers, so that test's time swung by 2-6x between 
 the same suite (bench/test_durations.py). The same goes for tiktoken's first encoding and
 the parser pool's worker processes. Doing all of it once per process, before any test
 starts (about 3 s on an idle machine), leaves each test with its own work only.
+Hypothesis's own first-run costs come after collection (`warm_up_hypothesis`).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def warm_up() -> None:
     # The SDK imports its transport and resources when a client is built and first used.
     with openai.OpenAI(api_key="sk-warmup", base_url="http://127.0.0.1:9/v1") as client:
         assert client.chat.completions.create
-    _load_default_encoding()
+    _build_slack_app()
+    _load_encodings()
     _start_parser_pool()
 
 
@@ -108,11 +110,41 @@ def _start_parser_pool() -> None:
                 logging.getLogger(__name__).warning("parser warm-up failed: %s", exc)
 
 
-def _load_default_encoding() -> None:
-    """Half a second of BPE parsing, kept in tiktoken's registry for the process.
+def refill_parser_pool() -> None:
+    """Start the workers the process-wide parser pool lost in this test (an overrun, a crash).
 
-    Seeded into a throwaway dir (the developer's cache stays untouched); our lru_cache is
-    cleared, so each test still seeds its own session cache dir before using it.
+    The pool replaces a killed worker when the next call comes: 1-3 s of a fresh Python
+    importing trafilatura, in whichever test parsed next on that xdist worker (0.5 s, then
+    4.5 s, then 0.8 s for one test). Refilled in teardown, the test that lost it pays.
+    """
+    from bot.ingest import sandbox
+
+    pool = sandbox._pool  # its private state: read here only, to skip the usual case fast
+    for _ in range(3):  # side-by-side calls may still find one worker idle and start none
+        if pool is None or pool._closed or pool.pid != os.getpid():
+            return
+        if len(pool._all) >= pool.workers:
+            return
+        _start_parser_pool()
+
+
+def _build_slack_app() -> None:
+    """Bolt names an app after its caller's file, found with inspect.stack(): the first
+    call maps every loaded module to its file (2,800 realpath calls here, 0.5-2 s), which
+    fell to whichever test first started the bot on that xdist worker. Nothing is sent."""
+    from slack_bolt.async_app import AsyncApp
+
+    AsyncApp(token="xoxb-warm-up", signing_secret="warm-up", process_before_response=True)
+
+
+def _load_encodings() -> None:
+    """Half a second or more of BPE parsing per encoding, kept in tiktoken's registry.
+
+    Both encodings we ship: o200k_base is the default, and cl100k_base (gpt-4,
+    gpt-3.5-turbo) cost 2-3 s in whichever of its tests a worker ran first
+    (test_counts_in_the_models_encoding: 3.09/2.46/0.27 s). Seeded into a throwaway dir
+    (the developer's cache stays untouched); our lru_cache is cleared, so each test still
+    seeds its own session cache dir before using it.
     """
     from bot import tokens
 
@@ -120,10 +152,40 @@ def _load_default_encoding() -> None:
     with tempfile.TemporaryDirectory() as directory:
         os.environ["TIKTOKEN_CACHE_DIR"] = directory
         try:
-            tokens.get_encoding(tokens.DEFAULT_ENCODING)
+            for name in tokens.OFFLINE_ENCODINGS:
+                tokens.get_encoding(name)
         finally:
             tokens.get_encoding.cache_clear()
             if old is None:
                 del os.environ["TIKTOKEN_CACHE_DIR"]
             else:
                 os.environ["TIKTOKEN_CACHE_DIR"] = old
+
+
+def warm_up_hypothesis() -> None:
+    """Pay hypothesis's one-time costs before the first property test, not inside it.
+
+    Call it after collection: the test modules must be imported by then. The first
+    @given test in a process took 3.1 s, then 0.36 s in later runs (bench/test_durations.py):
+    - the first run in a thread registers a Random with hypothesis, which runs a full
+      gc.collect() over everything the suite has imported (1-2 s on a loaded machine);
+    - st.text()'s alphabet, every code point UTF-8 encodes, is computed over all of Unicode
+      and cached under .hypothesis/ (seconds in a fresh checkout, which CI always is);
+    - the constants hypothesis mixes into its draws are read from every local module's
+      source, also cached under .hypothesis/ per file.
+    """
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from hypothesis.internal.conjecture import providers
+
+    @settings(max_examples=5, database=None, derandomize=True, deadline=None)
+    @given(st.text(), st.binary())
+    def draw(text: str, data: bytes) -> None:
+        del text, data
+
+    draw()
+    # It reads the constants on its first constant draw, about 1 draw in 20; the scan is
+    # internal, so a hypothesis without it leaves that part to the first test.
+    scan = getattr(providers, "_get_local_constants", None)
+    if scan is not None:
+        scan()
