@@ -99,6 +99,91 @@ def sample_text() -> str:
     return SAMPLE.read_text(encoding="utf-8")
 
 
+# The tests run in this order, longest first (tests/conftest.py collects this tier first and
+# CI deals tests out one at a time): under -n 2 the long document and the CLI go to one
+# worker, and the two tests that share a raw answer to the other.
+
+#: The long-document case runs on a server with a short context, so a document past it
+#: costs a few thousand prompt tokens: past SmolLM2's full 8,192 it was 18.7k (about 300 s
+#: on the build machine), past 3,072 it was 11k (about 150 s).
+SHORT_CONTEXT = 2048
+
+
+@pytest.fixture(scope="module")
+def short_context_server(real_server: real_model.RealServer) -> Iterator[real_model.RealServer]:
+    with real_model.running(slots=1, threads=1, context=SHORT_CONTEXT) as server:
+        yield server
+
+
+def past_the_context(tokens: int) -> str:
+    """A text of just over ``tokens`` tokens (o200k): paragraphs of the project's fixtures."""
+    parts = [SAMPLE.read_text(encoding="utf-8")]
+    parts += [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.glob("*.txt"))]
+    paragraphs = [p.strip() for part in parts for p in part.split("\n\n") if p.strip()]
+    text = ""
+    for paragraph in itertools.cycle(paragraphs):
+        if count_tokens(text, "gpt-4o-mini") > tokens:
+            return text.strip()
+        text += paragraph + "\n\n"
+    raise AssertionError("unreachable")  # pragma: no cover - cycle() never ends
+
+
+# Past the suite's 300 s only on a machine whose cores are taken by other work: a hang guard.
+@pytest.mark.timeout(600)
+async def test_a_document_past_the_context_on_a_one_slot_server_is_briefed_without_timeouts(
+    model_settings: Callable[..., Settings],
+    short_context_server: real_model.RealServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    text = past_the_context(SHORT_CONTEXT)
+    # The issue's setup, scaled to the short context: chunks of about half of it (4 of
+    # them here), 4 calls allowed at once, a server with one slot. Calls must queue in
+    # Briefbot (it reads the slots from /props), not in the server. The timeout is raised
+    # for a slow model, as the README says to.
+    settings = model_settings(
+        openai_base_url=short_context_server.base_url,
+        chunk_tokens=1000,
+        llm_concurrency=4,
+        llm_timeout=150,
+    )
+    service = BriefService(settings, store=None)
+    caplog.set_level(logging.INFO, logger="bot.engines.openai")
+    result = await service.brief_article(Article(text=text, title="Past the context"))
+
+    [usage] = _usage_lines(caplog)
+    # Mapped, then reduced (or a chunk repaired; one the model fumbles twice is skipped).
+    assert usage.llm_chunks >= 4  # type: ignore[attr-defined]
+    assert usage.llm_calls > usage.llm_chunks  # type: ignore[attr-defined]
+    assert usage.llm_timeout_retries == 0  # type: ignore[attr-defined]  # no storm
+    assert "sending at most 1" in caplog.text  # it read the slot count from /props
+    _assert_not_hollow(result.brief, text)
+
+
+def test_the_cli_on_the_sample_article_prints_no_hollow_brief(
+    real_server: real_model.RealServer, tmp_path: Path, sample_text: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "OPENAI_"))}
+    env.update(
+        OPENAI_BASE_URL=real_server.base_url,
+        OPENAI_API_KEY="unused",
+        BRIEFBOT_MODEL=real_model.MODEL_ALIAS,
+        BRIEFBOT_LLM_MAX_OUTPUT_TOKENS=str(OUTPUT_CAP),
+        BRIEFBOT_DATA_DIR=str(tmp_path / "data"),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "brief", str(SAMPLE), "--format", "json", "--no-cache"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr
+    if done.returncode != 0:  # reported in one line, and nothing on stdout: no husk
+        errors = [ln for ln in done.stderr.splitlines() if ln.startswith("briefbot: error:")]
+        assert len(errors) == 1 and "cut off" in errors[0] and done.stdout == ""
+        return
+    [brief] = [Brief.model_validate(b) for b in json.loads(done.stdout)["briefs"]]
+    _assert_not_hollow(brief, sample_text)
+    assert brief.meta.fallback_reason or brief.meta.summary_supported
+
+
 #: Room for a whole answer with points: on the pinned model and server, the first seed's
 #: answer ends (finish_reason "stop") after about 350 tokens with 4 points. A seed that
 #: spends its answer on the summary costs a minute at 1,024 tokens.
@@ -206,82 +291,3 @@ async def test_a_cut_off_answer_is_salvaged_repaired_or_reported(
     with pytest.raises(ModelOutputError, match="cut off") as caught:
         await BriefService(strict, store=None).brief_article(article)
     assert "BRIEFBOT_LLM_MAX_OUTPUT_TOKENS" in str(caught.value)
-
-
-#: The long-document case runs on a server with a short context, so a document past it
-#: costs a few thousand prompt tokens: past SmolLM2's full 8,192 it was 18.7k (about 300 s
-#: on the build machine), past 3,072 it was 11k (about 150 s).
-SHORT_CONTEXT = 2048
-
-
-@pytest.fixture(scope="module")
-def short_context_server(real_server: real_model.RealServer) -> Iterator[real_model.RealServer]:
-    with real_model.running(slots=1, threads=1, context=SHORT_CONTEXT) as server:
-        yield server
-
-
-def past_the_context(tokens: int) -> str:
-    """A text of just over ``tokens`` tokens (o200k): paragraphs of the project's fixtures."""
-    parts = [SAMPLE.read_text(encoding="utf-8")]
-    parts += [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.glob("*.txt"))]
-    paragraphs = [p.strip() for part in parts for p in part.split("\n\n") if p.strip()]
-    text = ""
-    for paragraph in itertools.cycle(paragraphs):
-        if count_tokens(text, "gpt-4o-mini") > tokens:
-            return text.strip()
-        text += paragraph + "\n\n"
-    raise AssertionError("unreachable")  # pragma: no cover - cycle() never ends
-
-
-async def test_a_document_past_the_context_on_a_one_slot_server_is_briefed_without_timeouts(
-    model_settings: Callable[..., Settings],
-    short_context_server: real_model.RealServer,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    text = past_the_context(SHORT_CONTEXT)
-    # The issue's setup, scaled to the short context: chunks of about half of it (4 of
-    # them here), 4 calls allowed at once, a server with one slot. Calls must queue in
-    # Briefbot (it reads the slots from /props), not in the server. The timeout is raised
-    # for a slow model, as the README says to.
-    settings = model_settings(
-        openai_base_url=short_context_server.base_url,
-        chunk_tokens=1000,
-        llm_concurrency=4,
-        llm_timeout=150,
-    )
-    service = BriefService(settings, store=None)
-    caplog.set_level(logging.INFO, logger="bot.engines.openai")
-    result = await service.brief_article(Article(text=text, title="Past the context"))
-
-    [usage] = _usage_lines(caplog)
-    # Mapped, then reduced (or a chunk repaired; one the model fumbles twice is skipped).
-    assert usage.llm_chunks >= 4  # type: ignore[attr-defined]
-    assert usage.llm_calls > usage.llm_chunks  # type: ignore[attr-defined]
-    assert usage.llm_timeout_retries == 0  # type: ignore[attr-defined]  # no storm
-    assert "sending at most 1" in caplog.text  # it read the slot count from /props
-    _assert_not_hollow(result.brief, text)
-
-
-def test_the_cli_on_the_sample_article_prints_no_hollow_brief(
-    real_server: real_model.RealServer, tmp_path: Path, sample_text: str
-) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "OPENAI_"))}
-    env.update(
-        OPENAI_BASE_URL=real_server.base_url,
-        OPENAI_API_KEY="unused",
-        BRIEFBOT_MODEL=real_model.MODEL_ALIAS,
-        BRIEFBOT_LLM_MAX_OUTPUT_TOKENS=str(OUTPUT_CAP),
-        BRIEFBOT_DATA_DIR=str(tmp_path / "data"),
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "brief", str(SAMPLE), "--format", "json", "--no-cache"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert "Traceback" not in done.stderr
-    if done.returncode != 0:  # reported in one line, and nothing on stdout: no husk
-        errors = [ln for ln in done.stderr.splitlines() if ln.startswith("briefbot: error:")]
-        assert len(errors) == 1 and "cut off" in errors[0] and done.stdout == ""
-        return
-    [brief] = [Brief.model_validate(b) for b in json.loads(done.stdout)["briefs"]]
-    _assert_not_hollow(brief, sample_text)
-    assert brief.meta.fallback_reason or brief.meta.summary_supported
