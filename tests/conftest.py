@@ -76,6 +76,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         warm_up_hypothesis()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The real-model tests first (a stable sort: the rest keep their order).
+
+    They are the suite's longest (each waits on a one-thread model server), so under xdist
+    they start at once and overlap the in-process tests instead of trailing them; .ci/run's
+    ``--maxschedchunk=1`` hands them out one by one, so both workers get some."""
+    items.sort(key=lambda item: item.get_closest_marker("model") is None)
+
+
 @pytest.fixture(scope="session")
 def tiktoken_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty tiktoken cache for the session: tokens must be seeded offline, never fetched."""
