@@ -206,3 +206,23 @@ def pg_url() -> Iterator[str]:
         pytest.skip(SKIP_REASON)
     with private_schema(BASE_URL) as url:
         yield url
+
+
+@pytest.fixture
+def sdk_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits slack_sdk's rate-limit retry handlers ask for, recorded instead of slept:
+    a test checks the Retry-After delay by the number asked, not by the wall clock."""
+    import asyncio
+    import types
+
+    from slack_sdk.http_retry import builtin_async_handlers, builtin_handlers
+
+    asked: list[float] = []
+
+    async def async_sleep(seconds: float) -> None:
+        asked.append(seconds)
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(builtin_async_handlers, "asyncio", types.SimpleNamespace(sleep=async_sleep))
+    monkeypatch.setattr(builtin_handlers, "time", types.SimpleNamespace(sleep=asked.append))
+    return asked

@@ -251,24 +251,29 @@ def test_429_surfaces_with_retry_after(fake: FakeSlack, client: WebClient) -> No
     assert fake.rate_limited["chat.postMessage"] == 1
 
 
-def test_retry_handler_waits_the_retry_after_delay(fake: FakeSlack) -> None:
+def test_retry_handler_waits_the_retry_after_delay(
+    fake: FakeSlack, sdk_sleeps: list[float]
+) -> None:
     handler = RateLimitErrorRetryHandler(max_retry_count=1)
     client = WebClient(token=BOT_TOKEN, base_url=fake.api_url, retry_handlers=[handler])
     fake.fail_next("chat.postMessage", status=429, retry_after=1)
     assert client.chat_postMessage(channel="C1", text="x")["ok"]
     first, second = fake.calls_to("chat.postMessage")
     assert (first.status, second.status) == (429, 200)
-    assert second.at - first.at >= 1.0
+    assert len(sdk_sleeps) == 1 and sdk_sleeps[0] >= 1.0  # the fake's Retry-After: 1
 
 
-async def test_async_retry_handler_waits_the_retry_after_delay(fake: FakeSlack) -> None:
+async def test_async_retry_handler_waits_the_retry_after_delay(
+    fake: FakeSlack, sdk_sleeps: list[float]
+) -> None:
     handler = AsyncRateLimitErrorRetryHandler(max_retry_count=1)
     client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url, retry_handlers=[handler])
     fake.fail_next("chat.update", status=429, retry_after=1)
     ts = (await client.chat_postMessage(channel="C1", text="x"))["ts"]
     assert (await client.chat_update(channel="C1", ts=ts, text="y"))["ok"]
     first, second = fake.calls_to("chat.update")
-    assert second.at - first.at >= 1.0
+    assert (first.status, second.status) == (429, 200)
+    assert len(sdk_sleeps) == 1 and sdk_sleeps[0] >= 1.0
 
 
 def test_per_channel_rate_limit(fake: FakeSlack, client: WebClient) -> None:
@@ -356,7 +361,7 @@ async def test_sdk_socket_client_receives_and_acks(
     envelope_id = fake.send_envelope("events_api", body)
     await fake.await_for(lambda f: envelope_id in f.acks)
     ack = fake.acks[envelope_id]
-    assert ack["payload"] is None and 0 <= ack["latency"] < 5
+    assert ack["payload"] is None and ack["latency"] >= 0  # recorded, in seconds
 
 
 async def test_sdk_socket_client_reconnects(fake: FakeSlack, sdk_socket: SocketModeClient) -> None:

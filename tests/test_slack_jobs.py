@@ -186,7 +186,7 @@ class SimulatedClock:
     """Time that passes only when the code under test sleeps: pacing without wall time."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.start = self.now = 1000.0
         self.sleeps: list[float] = []
 
     def __call__(self) -> float:

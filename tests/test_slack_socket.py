@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import statistics
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,6 +24,7 @@ from tests.fakes.slack import (
     slash_command_payload,
 )
 from tests.fakes.web import ARTICLE_TITLE, FakeWeb
+from tests.test_slack_jobs import SimulatedClock
 from tests.test_slack_support import bot_running, bot_settings, briefs_in, is_brief, paste
 
 
@@ -54,8 +53,8 @@ async def test_link_paste_gets_a_placeholder_then_the_brief_in_its_thread(
         eid = fake.send_envelope("events_api", envelope)
         await fake.await_for(_updated(1))
 
-    assert fake.acks[eid]["latency"] < 1.0
     [post] = fake.calls_to("chat.postMessage")
+    assert fake.acks[eid]["at"] < post.at  # acked first, then the work
     assert post.params["thread_ts"] == ts
     assert post.params["text"].startswith("Reading ")
     assert post.params["unfurl_links"] is False and post.params["unfurl_media"] is False
@@ -66,7 +65,7 @@ async def test_link_paste_gets_a_placeholder_then_the_brief_in_its_thread(
     assert len(llm.chat_requests) == 1
 
 
-async def test_every_envelope_is_acked_within_a_second(
+async def test_every_envelope_is_acked_before_its_work_starts(
     settings: Settings, fake: FakeSlack, web: FakeWeb
 ) -> None:
     async with bot_running(settings, fake):
@@ -81,9 +80,12 @@ async def test_every_envelope_is_acked_within_a_second(
         await fake.await_for(lambda f: set(ids) <= f.acks.keys())
         await fake.await_for(_updated(1))
 
-    latencies = [fake.acks[i]["latency"] for i in ids]
-    assert max(latencies) < 1.0, latencies
-    assert statistics.median(latencies) < 0.2, latencies
+    # Slack wants each ack within 3 s: the bot acks first and works after, so no brief
+    # can hold an ack back. Proven by order, not by a wall-clock bound (the latency is a
+    # figure of bench/bench_slack.py): every ack, the shortcut's included, came before
+    # the shortcut's first post.
+    first_post = min(call.at for call in fake.calls_to("chat.postMessage"))
+    assert all(fake.acks[i]["at"] < first_post for i in ids)
 
 
 async def test_the_same_event_delivered_four_times_gives_one_brief(
@@ -411,20 +413,22 @@ async def test_thirty_links_are_all_briefed_at_the_channels_pace(
     settings = bot_settings(
         make_settings, fake, llm, channel_post_interval=interval, max_links_per_message=30
     )
-    # Slack's limit, scaled down so the test is quick: 429 for posts closer than 70 ms
-    # (the bot spaces them 100 ms apart; the difference absorbs network jitter).
-    fake.set_rate_limit("chat.postMessage", per_channel_per_second=1 / 0.07)
     links = " ".join(f"<{web.url('/article')}?n={i}>" for i in range(30))
-    async with bot_running(settings, fake):
+    clock = SimulatedClock()
+    async with bot_running(settings, fake) as bot:
+        # The bot's own pacer, on simulated time: every post waits for it, or it would
+        # not have slept; no wall clock decides this test.
+        assert bot.deps.pacer is not None
+        bot.deps.pacer.clock, bot.deps.pacer.sleep = clock, clock.sleep
         ts, envelope = paste(fake, f"reading list: {links}")
         fake.send_envelope("events_api", envelope)
         await fake.await_for(_updated(30), timeout=30)
 
     posts = fake.calls_to("chat.postMessage")
-    assert fake.rate_limited["chat.postMessage"] == 0  # no 429 storm: not a single 429
     assert len(posts) == 30
-    gaps = [b.at - a.at for a, b in itertools.pairwise(posts)]
-    assert min(gaps) >= 0.07, gaps
+    # 30 posts in one channel: each after the first waited one interval of its own.
+    assert len(clock.sleeps) >= 29 and all(s <= interval + 1e-9 for s in clock.sleeps)
+    assert clock.now - clock.start >= 29 * interval - 1e-6
     assert len(briefs_in(fake, "C1", ts)) == 30
 
 

@@ -18,8 +18,8 @@ class ChannelPacer:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.interval = interval
-        self._clock = clock
-        self._sleep = sleep  # injectable with the clock, so tests pace on simulated time
+        self.clock = clock
+        self.sleep = sleep  # injectable with the clock, so tests pace on simulated time
         self._locks: dict[str, asyncio.Lock] = {}
         self._last: dict[str, float] = {}
 
@@ -31,8 +31,8 @@ class ChannelPacer:
         async with lock:
             last = self._last.get(channel)
             if last is not None:
-                delay = last + self.interval - self._clock()
+                delay = last + self.interval - self.clock()
                 if delay > 0:
                     # This sleep is the rate limit itself, not a wait for some other event.
-                    await self._sleep(delay)
-            self._last[channel] = self._clock()
+                    await self.sleep(delay)
+            self._last[channel] = self.clock()
