@@ -14,6 +14,10 @@ def brief_of(text: str) -> Brief:
     return build_brief(Article(text=text))
 
 
+def participant_names(brief: Brief) -> list[str]:
+    return [p.name for p in brief.participants]
+
+
 def roles(brief: Brief) -> dict[str, str | None]:
     return {p.name: p.role for p in brief.participants}
 
@@ -37,7 +41,7 @@ def test_initials_suffixes_and_ages_keep_the_whole_name() -> None:
         "Robert K. Hale Jr., the county prosecutor, said charges would follow. "
         "Lopez is held at the county jail. Hale said the case was strong."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert "Maria T. Lopez" in names
     assert any(n.startswith("Robert K. Hale Jr") for n in names)
     assert "Lopez" not in names and "Hale" not in names
@@ -49,7 +53,7 @@ def test_demonyms_and_mere_places_are_no_participants() -> None:
         "Organisers said the Australian rider set a course record in France. "
         "The race returns to France next year, organisers said."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert "Australia" not in names and "France" not in names
 
 
@@ -155,7 +159,7 @@ def test_contractions_are_no_names() -> None:
         "We’re ready, Quist said. I’ve seen the figures, and I’m sure of them. "
         "They’ll decide by Friday. I’m not worried."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert "Nora Quist" in names
     assert not any("’" in n for n in names), names
 
@@ -168,7 +172,7 @@ def test_a_name_that_opens_a_sentence_keeps_its_first_word() -> None:
         "New Harbor Gazette editors said the chain gained customers. "
         "Analysts said Home Depot expects a quieter winter."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert "Home Depot" in names, names
     assert "Harbor Gazette" not in names and "Depot" not in names, names
 
@@ -178,7 +182,7 @@ def test_a_name_that_recurs_and_acts_is_an_organisation() -> None:
         "Investors sold Brightwater Mills on Monday. Brightwater Mills reported a loss "
         "for the quarter, and analysts cut their targets."
     )
-    assert "Brightwater Mills" in [p.name for p in brief.participants]
+    assert "Brightwater Mills" in participant_names(brief)
 
 
 def test_going_to_and_has_to_are_next_steps() -> None:
@@ -231,7 +235,7 @@ def test_a_role_in_front_of_an_organisation_is_not_its_name() -> None:
         "CEO of Harbor Media Group Dana Cole spoke in Boston. "
         "The Former National Transit Board said it had no view. Cole said so again."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert not any(n.startswith(("CEO", "Former")) for n in names), names
 
 
@@ -241,7 +245,7 @@ def test_a_web_address_does_not_make_a_name_a_common_word() -> None:
         "Veltro was growing fast. The plant makes parts for Veltro and others. "
         "Customers asked Veltro for more. More at www.veltro.com or press@veltro.com."
     )
-    assert "Veltro" in [p.name for p in brief.participants], brief.participants
+    assert "Veltro" in participant_names(brief), brief.participants
 
 
 def test_a_given_name_makes_a_person_named_once() -> None:
@@ -249,7 +253,7 @@ def test_a_given_name_makes_a_person_named_once() -> None:
         "The panel of Catherine Whitlow, David Orsk and Will Penhale judged the final round "
         "in Leeds on Sunday. The winner gets a trip to Oslo."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert {"Catherine Whitlow", "David Orsk", "Will Penhale"} <= set(names), names
 
 
@@ -259,7 +263,7 @@ def test_a_shorter_form_of_one_organisation_is_that_organisation() -> None:
         "Later the Rail Workers Union said talks had failed. The Northern Rail Workers "
         "Union will meet the ministry on Friday."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert "Northern Rail Workers Union" in names, names
     assert "Rail Workers Union" not in names, names
 
@@ -269,7 +273,7 @@ def test_the_at_a_sentence_start_does_not_hide_a_name() -> None:
         "The Harriers spent Monday at the training ground. The Harriers and their rivals "
         "play on Sunday. The Harriers lost twice in May. Coach Ben Ode praised the Harriers."
     )
-    assert "Harriers" in [p.name for p in brief.participants], brief.participants
+    assert "Harriers" in participant_names(brief), brief.participants
 
 
 def test_a_list_of_people_does_not_lend_one_the_next_ones_title() -> None:
@@ -290,7 +294,7 @@ def test_a_shorter_form_with_a_middle_name_is_the_same_person() -> None:
         "Rue Danner said two guards had skipped their rounds that night. "
         "Senators asked Rue Danner to return with a plan in January."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert "Kathleen Rue Danner" in names
     assert "Rue Danner" not in names  # one person, one item
 
@@ -324,7 +328,7 @@ def test_the_items_of_a_list_of_names_share_one_kind() -> None:
         "Petrov and Okafor. Petrov said the vote was close. Okafor conceded on Friday. "
         "Senator Anna Petrov and Judge Samuel Okafor spoke to reporters afterwards."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert "Velmar" in names  # named beside a known company: a company
     assert "Ines Marlow" in names  # named once, beside two known people: a person
 
@@ -397,7 +401,7 @@ def test_products_and_technical_acronyms_are_no_participants() -> None:
         "model with the same USB ports and GPU follows in May. Whitfield said Lumina Labs "
         "expects the Orbit Series to sell out."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert "Dana Whitfield" in names and "Lumina Labs" in names
     for thing in ("Orbit Pro", "Orbit Series", "USB", "HDMI", "GPU"):
         assert thing not in names
@@ -447,7 +451,7 @@ def test_a_word_that_only_opens_list_items_is_no_organisation() -> None:
         "Q: Favorite colour?\nA: Blue.\nQ: Favorite song?\nA: Any.\nQ: Favorite place?\n"
         "A: Home.\nQ: Favorite food?\nA: Rice."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert "Corvo Audio" in names
     assert "Take" not in names and "Favorite" not in names
 
@@ -463,7 +467,7 @@ def test_a_section_label_glued_to_its_sentence_is_not_part_of_a_name() -> None:
         "Kale is cheap in winter. Miso lasts for months. Oats cost little. Rooibos has no "
         "caffeine."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert "Ruth Okonkwo" in names
     assert not [n for n in names if n.startswith("Summary")], names
 
@@ -474,7 +478,7 @@ def test_a_one_word_company_named_twice_with_a_verb_is_a_participant() -> None:
         "for some water and snack bars. The trail was steep. Hopefully, Brightmart will "
         "have these available soon so we do not have to wait."
     )
-    assert "Brightmart" in [p.name for p in brief.participants]
+    assert "Brightmart" in participant_names(brief)
 
 
 def test_a_word_inside_a_title_or_a_body_in_space_is_no_organisation() -> None:
@@ -484,7 +488,7 @@ def test_a_word_inside_a_title_or_a_body_in_space_is_no_organisation() -> None:
         "long voyage away from Earth. Earth is never seen again, Brenner said. Earth stays "
         "a memory, and Earth is the ending."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert "Ada Brenner" in names
     assert "Lanterns" not in names and "Earth" not in names
 
@@ -495,6 +499,6 @@ def test_and_before_a_persons_name_ends_an_organisation() -> None:
         "Maria Gomez, the Health and Safety secretary, the doctors said they would give "
         "100 doses of the vaccine. Reyes said the Department of Labor would reply by June."
     )
-    names = [p.name for p in brief.participants]
+    names = participant_names(brief)
     assert "Maria Gomez" in names
     assert not [n for n in names if " and " in n], names

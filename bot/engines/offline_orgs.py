@@ -137,20 +137,19 @@ class OrgPasses:
                 if not token.is_cap:
                     continue
                 low = token.lower
-                if low in NOT_NAME or low in COUNTRIES or low in self.doc.lower_vocab:
+                # CELESTIAL: "life off Earth", "Europa": a place in space.
+                if low in NOT_NAME or low in COUNTRIES or low in CELESTIAL:
                     continue
-                if low in CELESTIAL:  # "life off Earth", "Europa": a place in space
+                if low in self.doc.lower_vocab:
                     continue
                 if self._in_run(tokens, k):
                     continue  # part of a longer run: handled as a name or an organisation
                 counted = k and tokens[k - 1].text.isdigit()
                 if counted and not gap_text(self.doc, tokens[k - 1], token).strip():
                     continue  # "1 Red, 1 Yellow", "2 Tbsp.": a count of things, not a name
-                acting = acts(tokens, k, k + 1, strong=True)
-                if not acting and k and acts(tokens, k, k + 1):
-                    # "Walmart will have", "at Netflix": an act, if a weaker one; it still
-                    # takes a second use to make an organisation.
-                    acting = True
+                # A weaker act ("Walmart will have") counts too, but not as a sentence's
+                # opener; it still takes a second use to make an organisation.
+                acting = acts(tokens, k, k + 1, strong=True) or (k > 0 and acts(tokens, k, k + 1))
                 seen.setdefault(token.norm, []).append((sentence, token, acting))
         # Words of names found so far; a one-word organisation found by its context
         # ("press office Twitter") still gathers its other mentions here.
