@@ -23,7 +23,7 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.postgres import BASE_URL, SKIP_REASON, private_schema
 from tests.fakes.slack import FakeSlack
 from tests.fakes.web import FakeWeb
-from tests.warmup import refill_parser_pool, warm_up, warm_up_hypothesis
+from tests.warmup import warm_up, warm_up_hypothesis
 
 _OUR_PREFIXES = ("BRIEFBOT_", "OPENAI_", "SLACK_")
 _OUR_NAMES = {"DATABASE_URL", "PORT"}
@@ -103,15 +103,6 @@ def _isolated_env(
     # A developer's .env in the checkout must not leak into tests.
     monkeypatch.chdir(tmp_path)
     yield
-
-
-@pytest.fixture(autouse=True)
-def _parser_pool_refilled() -> Iterator[None]:
-    """A parse that overran or crashed cost the pool a worker: the test that lost it
-    starts its replacement, not the next test that parses (tests/warmup.py)."""
-    yield
-    with _without_our_env():
-        refill_parser_pool()
 
 
 @pytest.fixture(autouse=True)

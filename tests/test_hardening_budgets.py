@@ -9,6 +9,7 @@ job whose page overruns fails with a clear message in its Slack thread.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -78,6 +79,67 @@ def test_a_worker_that_dies_is_an_error_and_is_replaced(pool: ParserPool) -> Non
     with pytest.raises(UnsupportedContentError, match="broke the document reader"):
         pool.call(hostile.crash, budget=10, what="that page")
     assert pool.call(hostile.nap, 0.0, budget=10, what="a short nap") == "woke"
+
+
+def _loaded(where: Path, count: int) -> list[int]:
+    """The pids of the workers that imported the preload marker, once there are ``count``.
+
+    Nothing is called meanwhile, so only the pool itself can have started them. The
+    deadline is a hang guard (a fresh Python importing one module takes well under 1 s).
+    """
+    deadline = time.monotonic() + 60
+    while len(found := sorted(int(p.name) for p in where.iterdir())) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(found)} of {count} workers loaded: {found}")
+        time.sleep(0.02)
+    return found
+
+
+@pytest.fixture
+def marked_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ParserPool]:
+    """A pool whose workers preload ``tests.fakes.preload_marker``, which leaves one file
+    per worker (named after its pid) in ``tmp_path``."""
+    monkeypatch.setenv("BRIEFBOT_TEST_PRELOAD_DIR", str(tmp_path))
+    workers = ParserPool(workers=1, preload=["tests.fakes.preload_marker"])
+    yield workers
+    workers.close()
+
+
+def test_a_killed_workers_replacement_loads_before_the_next_call(
+    marked_pool: ParserPool, tmp_path: Path
+) -> None:
+    # A fresh worker imports trafilatura for 1-3 s: the next page must not wait for that.
+    first, loaded = marked_pool.call(hostile.whoami, budget=30, what="a page")
+    assert loaded
+    with pytest.raises(BudgetError):
+        marked_pool.call(hostile.nap, 30.0, budget=0.3, what="the nap")
+    replacement = next(pid for pid in _loaded(tmp_path, 2) if pid != first)
+    assert marked_pool.call(hostile.whoami, budget=30, what="a page") == (replacement, True)
+
+
+def test_a_crashed_workers_replacement_loads_before_the_next_call(
+    marked_pool: ParserPool, tmp_path: Path
+) -> None:
+    first, _ = marked_pool.call(hostile.whoami, budget=30, what="a page")
+    with pytest.raises(UnsupportedContentError):
+        marked_pool.call(hostile.crash, budget=30, what="that page")
+    replacement = next(pid for pid in _loaded(tmp_path, 2) if pid != first)
+    assert marked_pool.call(hostile.whoami, budget=30, what="a page") == (replacement, True)
+
+
+def test_prestart_loads_every_worker_before_the_first_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRIEFBOT_TEST_PRELOAD_DIR", str(tmp_path))
+    pool = ParserPool(workers=2, preload=["tests.fakes.preload_marker"])
+    try:
+        pool.prestart()
+        pool.prestart()  # a second start adds none
+        started = _loaded(tmp_path, 2)
+        assert pool.call(hostile.whoami, budget=30, what="a page") in {(p, True) for p in started}
+        assert len(list(tmp_path.iterdir())) == 2
+    finally:
+        pool.close()
 
 
 def test_user_safe_errors_come_back_whole(pool: ParserPool) -> None:

@@ -93,39 +93,20 @@ def _parse_samples() -> None:
 
 
 def _start_parser_pool() -> None:
-    """Start the process-wide parser pool's workers, each with its parsers loaded.
+    """Start the process-wide parser pool's workers and wait until each has parsed a page.
 
-    Each is a fresh Python that imports trafilatura on its first call: 1-3 s that landed
-    in whichever test first parsed HTML on that xdist worker. The calls run side by side,
-    so each finds the other's worker busy and starts its own (were one to finish first,
-    a test would start the second worker, as it did before: slower, never wrong).
+    Each is a fresh Python that imports trafilatura as it starts: 1-3 s of CPU that would
+    otherwise compete with the first tests. The pool replaces a worker it kills itself.
     """
     from bot.ingest.sandbox import parser_pool
 
+    parser_pool().prestart()
     with ThreadPoolExecutor(parser_pool().workers) as threads:
         for done in [threads.submit(_parse_samples) for _ in range(parser_pool().workers)]:
             try:
                 done.result()
             except BriefbotError as exc:  # a warm-up that failed leaves the tests to it
                 logging.getLogger(__name__).warning("parser warm-up failed: %s", exc)
-
-
-def refill_parser_pool() -> None:
-    """Start the workers the process-wide parser pool lost in this test (an overrun, a crash).
-
-    The pool replaces a killed worker when the next call comes: 1-3 s of a fresh Python
-    importing trafilatura, in whichever test parsed next on that xdist worker (0.5 s, then
-    4.5 s, then 0.8 s for one test). Refilled in teardown, the test that lost it pays.
-    """
-    from bot.ingest import sandbox
-
-    pool = sandbox._pool  # its private state: read here only, to skip the usual case fast
-    for _ in range(3):  # side-by-side calls may still find one worker idle and start none
-        if pool is None or pool._closed or pool.pid != os.getpid():
-            return
-        if len(pool._all) >= pool.workers:
-            return
-        _start_parser_pool()
 
 
 def _build_slack_app() -> None:

@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.digest.delivery import Clock
 from bot.errors import ConfigError
 from bot.fleet.queue import QUEUE, TASK, build_queue_app, dispatcher, ensure_schema, retry_stalled
+from bot.ingest.sandbox import parser_pool
 from bot.logs import job_context
 from bot.service import BriefService
 from bot.slack.client import build_web_client
@@ -122,6 +123,7 @@ async def working(
         tasks: set[asyncio.Task[None]] = set()
         stack.callback(lambda: [t.cancel() for t in tasks])
         retention.start(settings, store=store, queue=queue, spawn=_spawner(tasks))
+        parser_pool().prestart()  # loads the parsers now, not during the first job
         worker_task = asyncio.create_task(
             app.run_worker_async(
                 queues=[QUEUE],

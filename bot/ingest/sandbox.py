@@ -5,6 +5,9 @@ running them in a thread still stalls the event loop (and a stuck one never ends
 each call goes to a long-lived worker process over a socket pair; a call that overruns
 its deadline gets its worker killed and replaced, and the caller a BudgetError.
 
+A worker imports its parsers as it starts (``preload``), and a killed worker's replacement
+starts at once: the import takes 1-3 s, which the next call would otherwise wait out.
+
 Workers are plain ``python -c`` children, not multiprocessing's: they never re-import the
 caller's ``__main__`` (a script without a main guard, the CLI), never fork the bot's
 threads, and import the parsers themselves, so the bot process never loads trafilatura.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import importlib
 import logging
 import math
 import os
@@ -27,7 +31,7 @@ import subprocess
 import sys
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,13 +46,22 @@ WORKERS = 2
 # Seconds past the deadline after which a worker kills itself (SIGALRM's default action):
 # the backstop when the bot died (SIGKILL) and nobody is left to kill a stuck worker.
 _SELF_DESTRUCT_GRACE = 5
-_BOOT = "import sys; from bot.ingest.sandbox import serve_fd; serve_fd(int(sys.argv[1]))"
+_BOOT = (
+    "import sys; from bot.ingest.sandbox import serve_fd; serve_fd(int(sys.argv[1]), sys.argv[2:])"
+)
+#: What the process-wide pool's workers import as they start, before their first call.
+PARSERS = ("trafilatura", "pypdf", "feedparser", "bot.ingest.extract", "bot.digest.feeds")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 
 
-def serve_fd(fd: int) -> None:
-    """Worker entry point: serve calls on the inherited socket ``fd`` until it closes."""
+def serve_fd(fd: int, preload: Sequence[str] = ()) -> None:
+    """Worker entry point: import ``preload``, then serve calls on the inherited socket
+    ``fd`` until it closes."""
     logging.getLogger().addHandler(logging.NullHandler())  # parsers' warnings stay quiet
+    for name in preload:
+        # A module that fails to import fails the call that needs it, with its own error.
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
     _serve(Connection(fd))
 
 
@@ -92,7 +105,7 @@ def _rebuild(value: tuple[type[BriefbotError] | None, str, dict[str, Any]]) -> E
 
 
 class _Worker:
-    def __init__(self) -> None:
+    def __init__(self, preload: Sequence[str]) -> None:
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
@@ -100,7 +113,7 @@ class _Worker:
         )
         with theirs:
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-c", _BOOT, str(theirs.fileno())],
+                [sys.executable, "-c", _BOOT, str(theirs.fileno()), *preload],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
                 env=env,
@@ -119,9 +132,13 @@ class _Worker:
 
 
 class ParserPool:
-    """A few reusable parser processes; ``call`` runs one function under a deadline."""
+    """A few reusable parser processes; ``call`` runs one function under a deadline.
 
-    def __init__(self, workers: int = WORKERS) -> None:
+    Each worker imports the modules named in ``preload`` as it starts.
+    """
+
+    def __init__(self, workers: int = WORKERS, *, preload: Sequence[str] = ()) -> None:
+        self.preload = tuple(preload)
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self.workers = workers
         self._slots = threading.BoundedSemaphore(workers)
@@ -133,22 +150,42 @@ class ParserPool:
         self.pid = os.getpid()
 
     def _take(self) -> _Worker:
-        try:
-            worker = self._idle.get_nowait()
+        for _ in range(self.workers + 1):  # bounded: a replacement may die as well
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                break
             if worker.alive():
                 return worker
-            self._drop(worker)
-        except queue.Empty:
-            pass
-        worker = _Worker()
+            self._drop(worker)  # an idle worker died (the OOM killer): its replacement is next
+        return self._spawn()
+
+    def _spawn(self) -> _Worker:
+        worker = _Worker(self.preload)
         with self._lock:
-            self._all.add(worker)
+            closed = self._closed
+            if not closed:
+                self._all.add(worker)
+        if closed:  # close() ran while it started
+            worker.kill()
+            raise RuntimeError("the parser pool is closed")
         return worker
 
     def _drop(self, worker: _Worker) -> None:
+        """Kill ``worker`` and start its replacement, which loads while nobody waits."""
         worker.kill()
         with self._lock:
             self._all.discard(worker)
+        with contextlib.suppress(RuntimeError):
+            self._idle.put(self._spawn())
+
+    def prestart(self) -> None:
+        """Start every worker not yet running, so the first calls find them loaded."""
+        with self._lock:
+            missing = 0 if self._closed else self.workers - len(self._all)
+        with contextlib.suppress(RuntimeError):
+            for _ in range(missing):
+                self._idle.put(self._spawn())
 
     def call(self, fn: Callable[..., T], *args: Any, budget: float, what: str, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` in a worker; BudgetError if it takes over ``budget`` s.
@@ -218,5 +255,5 @@ def parser_pool() -> ParserPool:
     global _pool
     with _pool_lock:
         if _pool is None or _pool.pid != os.getpid():
-            _pool = ParserPool()
+            _pool = ParserPool(preload=PARSERS)
         return _pool

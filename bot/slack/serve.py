@@ -29,6 +29,7 @@ from bot.ask.store import AskStore
 from bot.config import Settings
 from bot.digest.delivery import Clock, scheduler_loop
 from bot.errors import ConfigError
+from bot.ingest.sandbox import parser_pool
 from bot.service import BriefService
 from bot.slack.app import build_app
 from bot.slack.channels import ChannelSettings
@@ -184,6 +185,7 @@ async def running(
         deps.clients = poster.clients
         app = build_app(settings, client=client, deps=deps)
         if dispatch is None:  # the embedded default: this process runs the jobs too
+            parser_pool().prestart()  # loads the parsers now, not during the first link
             queue.prune(older_than=KEEP_JOBS_SECONDS)
             retention.start(settings, store=store, queue=queue, spawn=deps.spawn)  # now, hourly
             workers.start()  # first requeues what a killed run left unfinished

@@ -105,6 +105,14 @@ def crash() -> None:
     os._exit(139)
 
 
+def whoami() -> tuple[int, bool]:
+    """This worker's pid, and whether it had imported ``preload_marker`` before this call."""
+    import os
+    import sys
+
+    return os.getpid(), "tests.fakes.preload_marker" in sys.modules
+
+
 def refuse_feed() -> None:
     """A user-safe error with an extra field, which must survive the trip back."""
     from bot.digest.feeds import FeedError
