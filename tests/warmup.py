@@ -66,6 +66,7 @@ def warm_up() -> None:
         assert client.chat.completions.create
     _build_slack_app()
     _load_encodings()
+    _brief_offline()
     _start_parser_pool()
 
 
@@ -107,6 +108,22 @@ def _start_parser_pool() -> None:
                 done.result()
             except BriefbotError as exc:  # a warm-up that failed leaves the tests to it
                 logging.getLogger(__name__).warning("parser warm-up failed: %s", exc)
+
+
+def _brief_offline() -> None:
+    """One offline brief: its first loads py3langid's model (0.3 s decompressing), which
+    fell to whichever test first briefed offline on that xdist worker (test_access's
+    budget fallback: 0.55, 1.39, 0.76 s in three runs)."""
+    import asyncio
+
+    from bot.config import Settings
+    from bot.engines.offline import build_brief
+    from bot.ingest import load_article
+    from bot.models import Source
+
+    text = "The harbour authority said on Monday that the new cranes would arrive in May. " * 6
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    build_brief(asyncio.run(load_article(Source(kind="text", value=text), settings)))
 
 
 def _build_slack_app() -> None:
