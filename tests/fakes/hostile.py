@@ -53,11 +53,21 @@ def shared_stream_pdf(pages: int = 300, operators: int = 200_000) -> bytes:
 
 @functools.cache
 def flate_bomb_pdf(decoded_size: int = 200_000_000) -> bytes:
-    """One page whose content stream inflates to ``decoded_size`` bytes of spaces."""
-    compressor = zlib.compressobj(9)
+    """One page whose content stream inflates to ``decoded_size`` bytes of spaces.
+
+    Built without compressing it all (0.46 s of CPU per bomb): after a full flush the
+    compressor's output for each further 1 MB block is the same bytes, so one is repeated,
+    then comes an empty final block and the checksum of the whole.
+    """
     block = b" " * 1_000_000
-    packed = b"".join(compressor.compress(block) for _ in range(decoded_size // len(block)))
-    packed += compressor.flush()
+    blocks = max(2, decoded_size // len(block))
+    compressor = zlib.compressobj(9)
+    first = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    repeat = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    checksum = 1
+    for _ in range(blocks):
+        checksum = zlib.adler32(block, checksum)
+    packed = first + repeat * (blocks - 1) + b"\x03\x00" + checksum.to_bytes(4, "big")
     stream = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
