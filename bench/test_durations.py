@@ -15,6 +15,13 @@ then the median slowest/fastest ratio and how many tests were checked.
 A test pytest reports under 0.005 s in a run (it hides those) counts as 0 s there. It is a
 bench, not a gate: it always exits 0, and says so if a run of the suite failed.
 
+Each run also records every test's CPU time (tests/conftest.py appends it to the file
+named by ``BRIEFBOT_TEST_CPU_LOG``: setup, call and teardown, all threads of the test's
+process, so the in-process fake servers too). Beside each test over 2x it prints the CPU
+times: steady CPU under a moving wall time means the test waited for a core (the other
+xdist worker, PostgreSQL, a parser process), not that its own work changed. Then it
+counts the checked tests whose CPU time, too, varies more than 2x.
+
 No network beyond loopback: run it as
 ``unshare -n sh -c 'ip link set lo up && ...'``. PostgreSQL then is reachable over its
 Unix socket only: ``BRIEFBOT_TEST_DATABASE_URL='postgresql://postgres@/test?host=/var/run/postgresql'``.
@@ -29,6 +36,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -45,6 +53,8 @@ _SUMMARY = re.compile(r"(\d+ (?:passed|failed|error|errors|skipped)\b.*) in [\d.
 
 #: One run: nodeid -> phase -> seconds.
 Run = dict[str, dict[str, float]]
+#: One run's CPU times: nodeid -> seconds.
+Cpu = dict[str, float]
 
 
 def parse(output: str) -> Run:
@@ -58,32 +68,55 @@ def parse(output: str) -> Run:
     return dict(run)
 
 
-def run_suite(extra: list[str]) -> tuple[Run, float, int, str]:
-    """One fresh run of the suite: (durations, wall seconds, rc, pytest's summary line)."""
+def parse_cpu(log: str) -> Cpu:
+    """Every test's CPU seconds from tests/conftest.py's "seconds<TAB>nodeid" lines."""
+    cpu: Cpu = {}
+    for line in log.splitlines():
+        seconds, _, nodeid = line.partition("\t")
+        if nodeid:
+            cpu[nodeid] = cpu.get(nodeid, 0.0) + float(seconds)
+    return cpu
+
+
+def run_suite(extra: list[str]) -> tuple[Run, Cpu, float, int, str]:
+    """One fresh run of the suite: (durations, CPU times, wall seconds, rc, summary line)."""
     cmd = [sys.executable, "-m", "pytest", *BASE_ARGS, *CI_ARGS, *extra]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp, "cpu.tsv")
+        env = {**os.environ, "BRIEFBOT_TEST_CPU_LOG": str(log)}
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+        wall = time.perf_counter() - start
+        cpu = parse_cpu(log.read_text(encoding="utf-8") if log.exists() else "")
     found = _SUMMARY.findall(proc.stdout)
     summary = found[-1] if found else (proc.stdout.strip().splitlines() or ["(no output)"])[-1]
     if proc.returncode not in (0, 5):
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-2000:])
-    return parse(proc.stdout), wall, proc.returncode, summary
+    return parse(proc.stdout), cpu, wall, proc.returncode, summary
 
 
 def total(phases: dict[str, float]) -> float:
     return sum(phases.values())
 
 
-def report(runs: list[Run], *, floor: float = FLOOR_S, ratio: float = RATIO) -> list[str]:
-    """The report's lines: the tests over ``ratio``, then the median ratio and the count."""
+def report(
+    runs: list[Run], cpus: list[Cpu] | None = None, *, floor: float = FLOOR_S,
+    ratio: float = RATIO,
+) -> list[str]:  # fmt: skip
+    """The report's lines: the tests over ``ratio`` (with their CPU times, when recorded),
+    then the median ratio and the count, then how many vary as much in CPU time."""
     nodeids = sorted({nodeid for run in runs for nodeid in run})
+    cpus = cpus or []
     checked: list[tuple[float, str, list[dict[str, float]]]] = []
+    cpu_over: list[str] = []
     for nodeid in nodeids:
         per_run = [run.get(nodeid, {}) for run in runs]
         times = [total(p) for p in per_run]
         if min(times) >= floor:
             checked.append((max(times) / min(times), nodeid, per_run))
+            cpu = [c[nodeid] for c in cpus if nodeid in c]
+            if len(cpu) == len(runs) and min(cpu) > 0 and max(cpu) / min(cpu) > ratio:
+                cpu_over.append(nodeid)
     over = sorted((c for c in checked if c[0] > ratio), reverse=True)
     lines = [
         f"Tests whose fastest run is >= {floor} s are checked; below that, scheduler noise "
@@ -96,8 +129,15 @@ def report(runs: list[Run], *, floor: float = FLOOR_S, ratio: float = RATIO) -> 
         slow, fast = max(per_run, key=total), min(per_run, key=total)
         moved = max(PHASES, key=lambda ph: slow.get(ph, 0.0) - fast.get(ph, 0.0))
         lines.append(f"  {spread:5.1f}x  runs [{times} ] s  ({moved} moved)  {nodeid}")
+        if cpus and all(nodeid in c for c in cpus):
+            lines.append("         cpu  [" + " ".join(f"{c[nodeid]:6.2f}" for c in cpus) + " ] s")
     median = statistics.median(c[0] for c in checked) if checked else float("nan")
     lines.append(f"median ratio {median:.2f} over {len(checked)} checked tests")
+    if cpus:
+        lines.append(
+            f"{len(cpu_over)} of {len(checked)} checked tests vary more than {ratio}x in CPU time"
+            + "".join(f"\n  {nodeid}" for nodeid in cpu_over)
+        )
     return lines
 
 
@@ -112,14 +152,16 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.load:
-        runs: list[Run] = json.loads(args.load.read_text())["runs"]
+        saved = json.loads(args.load.read_text())
+        runs: list[Run] = saved["runs"]
+        cpus: list[Cpu] = saved.get("cpu", [])
     else:
         extra = " ".join(args.pytest_args)
         print(f"pytest {' '.join(BASE_ARGS + CI_ARGS)} {extra}".rstrip(), flush=True)
         print(f"{os.cpu_count()} cores; {args.runs} fresh runs", flush=True)
-        runs = []
+        runs, cpus = [], []
         for n in range(1, args.runs + 1):
-            run, wall, rc, summary = run_suite(args.pytest_args)
+            run, cpu, wall, rc, summary = run_suite(args.pytest_args)
             note = "" if rc in (0, 5) else f"  (rc {rc}: the suite FAILED in this run)"
             load = os.getloadavg()[0]  # other work on the machine inflates everything
             print(
@@ -128,9 +170,11 @@ def main() -> None:
                 flush=True,
             )
             runs.append(run)
+            cpus.append(cpu)
         if args.save:
-            args.save.write_text(json.dumps({"args": args.pytest_args, "runs": runs}, indent=1))
-    print("\n".join(report(runs, floor=args.floor, ratio=args.ratio)))
+            saved = {"args": args.pytest_args, "runs": runs, "cpu": cpus}
+            args.save.write_text(json.dumps(saved, indent=1))
+    print("\n".join(report(runs, cpus, floor=args.floor, ratio=args.ratio)))
     sys.exit(0)
 
 

@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     they start at once and overlap the in-process tests instead of trailing them; .ci/run's
     ``--maxschedchunk=1`` hands them out one by one, so both workers get some."""
     items.sort(key=lambda item: item.get_closest_marker("model") is None)
+
+
+#: bench/test_durations.py sets it: each test's CPU time (setup, call and teardown, every
+#: thread of this process, so the fake servers too) is appended there as "seconds\tnodeid".
+_CPU_LOG = os.environ.get("BRIEFBOT_TEST_CPU_LOG")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    started = time.process_time()
+    yield
+    if _CPU_LOG:
+        with open(_CPU_LOG, "a", encoding="utf-8") as log:
+            log.write(f"{time.process_time() - started:.4f}\t{item.nodeid}\n")
 
 
 @pytest.fixture(scope="session")
