@@ -127,9 +127,9 @@ def _brief_offline() -> None:
 
 
 def _build_slack_app() -> None:
-    """Bolt names an app after its caller's file, found with inspect.stack(): the first
-    call maps every loaded module to its file (2,800 realpath calls here, 0.5-2 s), which
-    fell to whichever test first started the bot on that xdist worker. Nothing is sent."""
+    """Bolt names an unnamed app after its caller's file, found with inspect.stack(): the
+    first call maps every loaded module to its file (2,800 realpath calls here, 0.5-2 s).
+    The bot names its app, but test_fake_slack builds unnamed ones. Nothing is sent."""
     from slack_bolt.async_app import AsyncApp
 
     AsyncApp(token="xoxb-warm-up", signing_secret="warm-up", process_before_response=True)
