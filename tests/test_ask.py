@@ -130,6 +130,7 @@ def test_bot_messages_and_edits_are_never_questions() -> None:
     assert not is_plain_reply({**base, "subtype": "message_changed"}, bot_user_id="UBOT")
 
 
+@pytest.mark.subprocess
 def test_cli_ask_answers_offline_in_markdown_and_json(tmp_path: Path) -> None:
     source = tmp_path / "article.txt"
     source.write_text(ARTICLE_TEXT)
@@ -144,6 +145,7 @@ def test_cli_ask_answers_offline_in_markdown_and_json(tmp_path: Path) -> None:
     assert answer["engine"] == "offline"
 
 
+@pytest.mark.subprocess
 def test_cli_ask_with_an_empty_question_is_one_line(tmp_path: Path) -> None:
     source = tmp_path / "article.txt"
     source.write_text(ARTICLE_TEXT)

@@ -22,7 +22,7 @@ from tests.fakes.web import ARTICLE_PARAGRAPHS, FakeWeb
 from tests.test_slack_http import post_event
 from tests.test_slack_support import BotProcess, bot_env, bot_settings, is_brief, paste
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.subprocess]
 
 EVENTS = 60
 CHANNELS = 5

@@ -21,7 +21,7 @@ from tests.fakes.slack import FakeSlack
 from tests.fakes.web import FakeWeb
 from tests.test_slack_support import BotProcess, bot_env, bot_running, bot_settings, paste
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]  # starts briefbot as a process
 
 
 def _job_row(db: Path) -> tuple[str, int, str | None]:

@@ -121,6 +121,7 @@ async def test_an_answer_cut_off_twice_becomes_the_labelled_offline_brief(
     assert len(llm.chat_requests) == 2
 
 
+@pytest.mark.subprocess
 def test_the_cli_prints_the_labelled_offline_brief_not_the_husk(
     tmp_path: Path, llm: FakeOpenAI
 ) -> None:
