@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -98,6 +99,26 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     if _CPU_LOG:
         with open(_CPU_LOG, "a", encoding="utf-8") as log:
             log.write(f"{time.process_time() - started:.4f}\t{item.nodeid}\n")
+
+
+@pytest.fixture(autouse=True)
+def _briefbot_processes_are_marked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test that starts briefbot as a process is marked ``subprocess`` (or ``model``):
+    CI runs those as a step of their own, not beside the in-process tests on both cores,
+    where a cold start (1.5-3 s of imports) swung such a test's time 2x with the load."""
+    if request.node.get_closest_marker("subprocess") or request.node.get_closest_marker("model"):
+        return
+    start = subprocess.Popen.__init__
+
+    def refuse_briefbot(self: subprocess.Popen[Any], args: Any, *rest: Any, **kw: Any) -> None:
+        argv = [str(a) for a in args] if isinstance(args, list | tuple) else [str(args)]
+        if argv[1:3] == ["-m", "bot"] or Path(argv[0]).name == "briefbot":
+            raise AssertionError("this test starts briefbot: mark it @pytest.mark.subprocess")
+        start(self, args, *rest, **kw)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse_briefbot)
 
 
 @pytest.fixture(scope="session")
