@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,13 +101,11 @@ def total(phases: dict[str, float]) -> float:
 
 
 def report(
-    runs: list[Run], cpus: list[Cpu] | None = None, *, floor: float = FLOOR_S,
-    ratio: float = RATIO,
-) -> list[str]:  # fmt: skip
+    runs: list[Run], cpus: Sequence[Cpu] = (), *, floor: float = FLOOR_S, ratio: float = RATIO
+) -> list[str]:
     """The report's lines: the tests over ``ratio`` (with their CPU times, when recorded),
     then the median ratio and the count, then how many vary as much in CPU time."""
     nodeids = sorted({nodeid for run in runs for nodeid in run})
-    cpus = cpus or []
     checked: list[tuple[float, str, list[dict[str, float]]]] = []
     cpu_over: list[str] = []
     for nodeid in nodeids:

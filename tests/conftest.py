@@ -6,7 +6,6 @@ variables, no .env), its own data dir, and a network that reaches loopback only.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import ipaddress
 import logging
@@ -44,19 +43,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # collection walks them all (0.1-2.6 s, a dozen times in start-up): none until they
     # are frozen, after collection.
     gc.disable()
-    with _without_our_env():
-        warm_up()
-
-
-@contextlib.contextmanager
-def _without_our_env() -> Iterator[None]:
-    """Parser workers started here copy this environment: none of the developer's or a
-    test's variables."""
+    # Parser workers started here copy this environment: none of the developer's variables.
     with pytest.MonkeyPatch.context() as env:
         for name in list(os.environ):
             if name.startswith(_OUR_PREFIXES) or name in _OUR_NAMES:
                 env.delenv(name)
-        yield
+        warm_up()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -60,7 +60,7 @@ def flate_bomb_pdf(decoded_size: int = 200_000_000) -> bytes:
     then comes an empty final block and the checksum of the whole.
     """
     block = b" " * 1_000_000
-    blocks = max(2, decoded_size // len(block))
+    blocks = max(1, decoded_size // len(block))
     compressor = zlib.compressobj(9)
     first = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
     repeat = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
